@@ -1,0 +1,1 @@
+"""The ``lic`` command line. One module per command group; each stays light at import time."""

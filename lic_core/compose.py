@@ -1,0 +1,190 @@
+"""Recipes to codecs: validate a recipe, resolve its ids and build a :class:`Codec`."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from lic_core.discovery import get_registry
+from lic_core.errors import CompositionError, LicError
+from lic_core.specs import ComponentSpec
+
+RECIPE_KEYS = {"name", "description", "paper", "transform", "entropy_model", "quantizer", "prepost", "losses", "train"}
+DEFAULT_QUANTIZER = "core.mixed"
+
+
+class ComponentRef:
+    """A recipe entry ``{id: ..., **params}`` resolved to its spec; calling it builds the component.
+
+    Extra positional and keyword arguments given at the call (``channels`` for a block,
+    ``in_channels`` for a hyper transform) are merged over the recipe's parameters.
+    """
+
+    def __init__(self, spec: ComponentSpec, params: Mapping[str, Any]) -> None:
+        self.spec = spec
+        self.params = dict(params)
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from lic_core.interfaces import KIND_BASES
+
+        factory = self.spec.load()
+        params = {**self.params, **kwargs}
+        try:
+            inspect.signature(factory).bind(*args, **params)
+        except TypeError as exc:
+            raise CompositionError(f"{self.spec.kind} {self.spec.id!r}: {exc}") from None
+        except ValueError:  # no signature (builtins): let the call report
+            pass
+        obj = factory(*args, **params)
+        base = KIND_BASES[self.spec.kind]
+        if not isinstance(obj, base):
+            raise CompositionError(
+                f"{self.spec.id!r} built a {type(obj).__name__}, which is not a lic_core.{base.__name__}"
+            )
+        return obj
+
+    def to_recipe(self) -> dict[str, Any]:
+        return {"id": self.spec.id, **{k: _unref(v) for k, v in self.params.items()}}
+
+    def __repr__(self) -> str:
+        return f"ComponentRef({self.to_recipe()!r})"
+
+
+def _unref(value: Any) -> Any:
+    if isinstance(value, ComponentRef):
+        return value.to_recipe()
+    if isinstance(value, list):
+        return [_unref(v) for v in value]
+    return value
+
+
+def _entry(entry: Any, what: str) -> dict[str, Any]:
+    if isinstance(entry, str):
+        return {"id": entry}
+    if isinstance(entry, Mapping) and "id" in entry:
+        return dict(entry)
+    raise CompositionError(f"{what}: expected an id or a mapping with 'id', got {entry!r}")
+
+
+def resolve(entry: Any, kind: str | None, what: str) -> ComponentRef:
+    """Resolve an entry (id string or ``{id, **params}``), nested refs included."""
+    entry = _entry(entry, what)
+    try:
+        spec = get_registry().component(str(entry.pop("id")), kind=kind)
+    except LicError as exc:
+        raise CompositionError(f"{what}: {exc}") from None
+    params = {k: _resolve_value(v, f"{what}.{k}") for k, v in entry.items()}
+    return ComponentRef(spec, params)
+
+
+def _resolve_value(value: Any, what: str) -> Any:
+    if isinstance(value, Mapping) and "id" in value:
+        return resolve(value, None, what)
+    if isinstance(value, list) and value and all(isinstance(v, Mapping) and "id" in v for v in value):
+        return [resolve(v, None, f"{what}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def load_recipe(source: Any) -> dict[str, Any]:
+    """A fresh recipe dict from a mapping, a YAML/JSON path, or a named recipe."""
+    if isinstance(source, Mapping):
+        return copy.deepcopy(dict(source))
+    if not isinstance(source, (str, Path)):
+        raise CompositionError(f"a recipe is a mapping, a YAML/JSON file or a recipe name, not {type(source).__name__}")
+    path = Path(source)
+    if path.suffix.lower() in {".yaml", ".yml", ".json"} or path.is_file():
+        if not path.is_file():
+            raise CompositionError(f"recipe file not found: {path}")
+        text = path.read_text()
+        try:
+            if path.suffix.lower() == ".json":
+                data = json.loads(text)
+            else:
+                import yaml
+
+                data = yaml.safe_load(text)
+        except Exception as exc:
+            raise CompositionError(f"cannot parse recipe {path}: {exc}") from None
+        if not isinstance(data, Mapping):
+            raise CompositionError(f"recipe {path} must be a mapping at top level")
+        data = dict(data)
+        data.setdefault("name", path.stem)
+        return data
+    try:
+        return get_registry().recipe(str(source)).fresh()
+    except LicError as exc:
+        raise CompositionError(str(exc)) from None
+
+
+def get_recipe(name: str) -> dict[str, Any]:
+    """A fresh, editable copy of a named recipe."""
+    return load_recipe(name)
+
+
+def create(component_id: str, *args: Any, **params: Any) -> Any:
+    """Build one component by id (``lic_core.create("qecm.quantizer", harmonics=5)``)."""
+    return resolve({"id": component_id, **params}, None, component_id)(*args)
+
+
+def compose(source: Any):
+    """Build a :class:`~lic_core.codec.Codec` from a recipe (mapping, file or name)."""
+    from lic_core.codec import Codec
+
+    recipe = load_recipe(source)
+    unknown = set(recipe) - RECIPE_KEYS
+    if unknown:
+        raise CompositionError(f"unknown recipe keys: {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(RECIPE_KEYS))})")
+    for key in ("transform", "entropy_model"):
+        if key not in recipe:
+            raise CompositionError(f"recipe {recipe.get('name', '')!r} has no {key!r}")
+    if not isinstance(recipe.get("prepost", []), list) or not isinstance(recipe.get("losses", []), list):
+        raise CompositionError("'prepost' and 'losses' must be lists")
+
+    stage_refs = [resolve(e, "prepost", f"prepost[{i}]") for i, e in enumerate(recipe.get("prepost", []))]
+    transform_ref = resolve(recipe["transform"], "transform", "transform")
+    entropy_ref = resolve(recipe["entropy_model"], "entropy_model", "entropy_model")
+    quantizer_ref = resolve(recipe.get("quantizer", DEFAULT_QUANTIZER), "quantizer", "quantizer")
+    loss_refs = [resolve(e, "loss", f"losses[{i}]") for i, e in enumerate(recipe.get("losses", []))]
+
+    stages, in_channels, in_stride = [], 3, 1
+    layout: Mapping[str, Any] = {"producer": "image"}
+    outer = "the input image"
+    for ref in stage_refs:
+        stage = ref(in_channels, layout)
+        if int(stage.in_channels) != in_channels:
+            raise CompositionError(
+                f"{ref.id!r} expects {stage.in_channels} input channels but {outer} gives {in_channels}"
+            )
+        stages.append(stage)
+        in_channels, in_stride, layout, outer = int(stage.out_channels), in_stride * int(stage.stride), stage.layout, repr(ref.id)
+    stem = {"in_stride": in_stride} if in_stride != 1 else {}
+    transform = transform_ref(in_channels=in_channels, **stem)
+    if int(transform.in_channels) != in_channels:
+        raise CompositionError(
+            f"transform {transform_ref.id!r} takes {transform.in_channels} channels but {outer} gives {in_channels}"
+        )
+    entropy_model = entropy_ref(int(transform.latent_channels))
+    if int(entropy_model.latent_channels) != int(transform.latent_channels):
+        raise CompositionError(
+            f"entropy model {entropy_ref.id!r} codes {entropy_model.latent_channels} channels but "
+            f"transform {transform_ref.id!r} makes {transform.latent_channels}"
+        )
+    normalized = {
+        **{k: v for k, v in recipe.items() if k in {"name", "description", "paper", "train"}},
+        "transform": transform_ref.to_recipe(),
+        "entropy_model": entropy_ref.to_recipe(),
+        "quantizer": quantizer_ref.to_recipe(),
+        "prepost": [r.to_recipe() for r in stage_refs],
+        "losses": [r.to_recipe() for r in loss_refs],
+    }
+    codec = Codec(transform, entropy_model, quantizer_ref(), stages, [r() for r in loss_refs], recipe=normalized)
+    for term in codec.losses:
+        term.setup(codec)
+    return codec

@@ -1,0 +1,237 @@
+"""Plugin discovery: entry points in group ``lic``, loaded one at a time through pluggy.
+
+A plugin that fails to import, has an invalid hookimpl, declares an incompatible
+``requires_core`` or collides with another plugin is recorded with its error and skipped,
+so the host keeps working; ``LIC_STRICT_PLUGINS=1`` raises instead. ``LIC_DISABLE_PLUGINS=a,b``
+blocks plugins before their module is imported. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from types import ModuleType
+from typing import Any, Iterable
+
+import pluggy
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
+
+from lic_core import hookspec
+from lic_core.errors import LicError, PluginError
+from lic_core.specs import ComponentSpec, RecipeSpec
+from lic_core.version import __version__
+
+GROUP = "lic"
+STATUSES = ("ok", "error", "incompatible", "disabled")
+
+
+@dataclass
+class PluginRecord:
+    """What discovery knows about one plugin, whatever its status."""
+
+    name: str
+    distribution: str
+    version: str
+    module: str
+    status: str = "ok"
+    error: str = ""
+    requires_core: str = ""
+    components: list[ComponentSpec] = field(default_factory=list)
+    recipes: list[RecipeSpec] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "module": self.module,
+            "status": self.status,
+            "error": self.error,
+            "requires_core": self.requires_core,
+            "components": [
+                {"id": c.id, "kind": c.kind, "summary": c.summary, "paper": c.paper} for c in self.components
+            ],
+            "recipes": [r.name for r in self.recipes],
+        }
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _disabled_names() -> set[str]:
+    return {n.strip() for n in os.environ.get("LIC_DISABLE_PLUGINS", "").split(",") if n.strip()}
+
+
+class Registry:
+    """Every plugin found, and an index of their components and recipes by id and alias."""
+
+    def __init__(self, strict: bool | None = None) -> None:
+        self.strict = _env_flag("LIC_STRICT_PLUGINS") if strict is None else strict
+        self.pm = pluggy.PluginManager(hookspec.PROJECT)
+        self.pm.add_hookspecs(hookspec)
+        self.plugins: dict[str, PluginRecord] = {}
+        self.components: dict[str, ComponentSpec] = {}
+        self.recipes: dict[str, RecipeSpec] = {}
+        self._component_owner: dict[str, str] = {}
+        self._recipe_owner: dict[str, str] = {}
+
+    # -- loading -------------------------------------------------------------------------
+    def load_entry_points(self, eps: Iterable[EntryPoint] | None = None) -> "Registry":
+        eps = list(entry_points(group=GROUP) if eps is None else eps)
+        disabled = _disabled_names()
+        seen: set[str] = set()
+        for ep in sorted(eps, key=lambda e: (e.name != "core", e.name)):
+            if ep.name in seen:  # the same distribution found twice on sys.path
+                continue
+            seen.add(ep.name)
+            dist = ep.dist.name if ep.dist is not None else "(unknown)"
+            version = ep.dist.version if ep.dist is not None else ""
+            record = PluginRecord(ep.name, dist, version, ep.value)
+            if ep.name in disabled:
+                record.status = "disabled"
+                record.error = "blocked by LIC_DISABLE_PLUGINS"
+                self.plugins[ep.name] = record
+                continue
+            self._load(record, lambda ep=ep: ep.load())
+        if "core" not in self.plugins and "core" not in disabled:
+            self.add_module("lic_core.builtins.plugin", name="core", distribution="lic-core", version=__version__)
+        return self
+
+    def add_module(self, module: str | ModuleType, name: str, distribution: str = "(local)", version: str = "") -> PluginRecord:
+        """Register a plugin module directly (tests, notebooks) with the same checks as an entry point."""
+        label = module if isinstance(module, str) else module.__name__
+        record = PluginRecord(name, distribution, version, label)
+        loader = (lambda: importlib.import_module(module)) if isinstance(module, str) else (lambda: module)
+        self._load(record, loader)
+        return record
+
+    def _fail(self, record: PluginRecord, status: str, message: str) -> PluginRecord:
+        record.status, record.error = status, message
+        self.plugins[record.name] = record
+        if self.strict:
+            raise PluginError(f"plugin {record.name!r} ({record.distribution}): {message}")
+        return record
+
+    def _load(self, record: PluginRecord, loader) -> PluginRecord:
+        try:
+            module = loader()
+        except Exception as exc:  # a broken plugin must not take the host down
+            return self._fail(record, "error", f"import failed: {type(exc).__name__}: {exc}")
+        record.requires_core = str(getattr(module, "requires_core", "") or "")
+        if record.requires_core:
+            try:
+                ok = Version(__version__) in SpecifierSet(record.requires_core)
+            except InvalidSpecifier:
+                return self._fail(record, "error", f"invalid requires_core {record.requires_core!r}")
+            if not ok:
+                return self._fail(
+                    record, "incompatible", f"requires lic-core {record.requires_core}, running {__version__}"
+                )
+        try:
+            self.pm.register(module, name=record.name)
+            self.pm.check_pending()
+        except Exception as exc:
+            if self.pm.is_registered(module):
+                self.pm.unregister(module)
+            return self._fail(record, "error", f"invalid hookimpl: {type(exc).__name__}: {exc}")
+        try:
+            components = self._call(record.name, "lic_components")
+            recipes = self._call(record.name, "lic_recipes")
+            self._validate(record, components, recipes)
+        except Exception as exc:
+            self.pm.unregister(name=record.name)
+            return self._fail(record, "error", f"{type(exc).__name__}: {exc}")
+        record.components, record.recipes = components, recipes
+        self.plugins[record.name] = record
+        for spec in components:
+            self.components[spec.id] = spec
+            self._component_owner[spec.id] = record.name
+        for recipe in recipes:
+            self.recipes[recipe.name] = recipe
+            self._recipe_owner[recipe.name] = record.name
+        return record
+
+    def _call(self, plugin: str, hook: str) -> list:
+        out: list = []
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():
+            if impl.plugin_name == plugin:
+                out.extend(impl.function() or [])
+        return out
+
+    def _validate(self, record: PluginRecord, components: list, recipes: list) -> None:
+        for spec in components:
+            if not isinstance(spec, ComponentSpec):
+                raise TypeError(f"lic_components returned {type(spec).__name__}, expected ComponentSpec")
+            if spec.plugin != record.name:
+                raise ValueError(f"component id {spec.id!r} must start with '{record.name}.'")
+            if spec.id in self.components:
+                other = self.plugins[self._component_owner[spec.id]].distribution
+                raise ValueError(
+                    f"duplicate component id {spec.id!r}: provided by distributions {other!r} and {record.distribution!r}"
+                )
+        for recipe in recipes:
+            if not isinstance(recipe, RecipeSpec):
+                raise TypeError(f"lic_recipes returned {type(recipe).__name__}, expected RecipeSpec")
+            if recipe.name in self.recipes:
+                other = self.plugins[self._recipe_owner[recipe.name]].distribution
+                raise ValueError(
+                    f"duplicate recipe {recipe.name!r}: provided by distributions {other!r} and {record.distribution!r}"
+                )
+
+    # -- lookup --------------------------------------------------------------------------
+    def owner(self, component_id: str) -> PluginRecord:
+        return self.plugins[self._component_owner[component_id]]
+
+    def recipe_owner(self, name: str) -> PluginRecord:
+        return self.plugins[self._recipe_owner[name]]
+
+    def _resolve(self, key: str, table: dict, owners: dict, what: str) -> str:
+        if key in table:
+            return key
+        matches = sorted(k for k in table if k.split(".", 1)[-1] == key or f"{owners[k]}.{k}" == key)
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise LicError(f"{what} {key!r} is ambiguous: use one of {', '.join(matches)}")
+        raise LicError(unknown_message(what, key, self))
+
+    def component(self, key: str, kind: str | None = None) -> ComponentSpec:
+        """Find a component by full id or unique short alias (a clear error otherwise)."""
+        spec = self.components[self._resolve(key, self.components, self._component_owner, "component")]
+        if kind is not None and spec.kind != kind:
+            raise LicError(f"component {spec.id!r} is a {spec.kind}, not a {kind}")
+        return spec
+
+    def recipe(self, key: str) -> RecipeSpec:
+        return self.recipes[self._resolve(key, self.recipes, self._recipe_owner, "recipe")]
+
+    def list_components(self, kind: str | None = None, pattern: str | None = None) -> list[ComponentSpec]:
+        import fnmatch
+
+        out = [c for c in self.components.values() if kind is None or c.kind == kind]
+        if pattern:
+            out = [c for c in out if fnmatch.fnmatch(c.id, pattern) or fnmatch.fnmatch(c.name, pattern)]
+        return sorted(out, key=lambda c: c.id)
+
+
+def unknown_message(what: str, key: str, registry: Registry) -> str:
+    """'unknown component' with a hint from registry.yaml or from a plugin that failed to load."""
+    from lic_core.catalog import provider_hint
+
+    hint = provider_hint(key, registry)
+    return f"unknown {what} {key!r}" + (f": {hint}" if hint else "")
+
+
+_REGISTRY: Registry | None = None
+
+
+def get_registry(refresh: bool = False) -> Registry:
+    """The process-wide registry, built on first use."""
+    global _REGISTRY
+    if _REGISTRY is None or refresh:
+        _REGISTRY = Registry().load_entry_points()
+    return _REGISTRY

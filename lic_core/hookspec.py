@@ -1,0 +1,57 @@
+"""Hook specifications for lic plugins (pluggy project name ``lic``).
+
+A plugin is a module named by an entry point in the ``lic`` group. It must stay *light*:
+it imports neither torch nor its own model code, only :mod:`lic_core.hookspec` and
+:mod:`lic_core.specs`. It may set a module attribute ``requires_core`` (a PEP 440 specifier,
+for example ``">=0.1,<0.2"``); a plugin whose range excludes the running core is recorded as
+``incompatible`` and skipped. Every hook is optional.
+
+Example::
+
+    from lic_core.hookspec import hookimpl
+    from lic_core.specs import ComponentSpec
+
+    requires_core = ">=0.1,<0.2"
+
+    @hookimpl
+    def lic_components():
+        return [ComponentSpec("qecm.quantizer", "quantizer", "lic_qecm.quantizer:QECMQuantizer")]
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from lic_core.specs import ComponentSpec, RecipeSpec
+
+PROJECT = "lic"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def lic_components() -> list[ComponentSpec]:
+    """Return the components this plugin provides.
+
+    Called once per plugin when the registry is built. Each
+    :class:`~lic_core.specs.ComponentSpec` names its factory by dotted path, so returning it
+    imports nothing heavy. Every id must start with ``"<plugin>."`` where ``<plugin>`` is the
+    entry-point name; an id provided by two plugins is an error naming both distributions.
+
+    :return: a list of component specs (may be empty).
+    """
+
+
+@hookspec
+def lic_recipes() -> list[RecipeSpec]:
+    """Return the named recipes this plugin ships (the papers' configurations).
+
+    A recipe is a plain mapping naming components by id, the same as a user's YAML file; it
+    may use components of other plugins (a hybrid). Names are unique across plugins.
+
+    :return: a list of recipe specs (may be empty).
+    """

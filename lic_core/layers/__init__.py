@@ -1,0 +1,1 @@
+"""Reusable building blocks shared by several plugins (timm's ``layers`` in spirit)."""

@@ -1,0 +1,90 @@
+"""Typed records that plugins return from their hooks.
+
+They are plain dataclasses so that a plugin's entry-point module can build them without
+importing torch or its own model code: the ``factory`` is a dotted path imported on first use.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+KINDS: tuple[str, ...] = ("transform", "block", "entropy_model", "quantizer", "prepost", "loss")
+
+
+def import_object(path: str) -> Any:
+    """Import ``"package.module:attr.sub"`` and return the object it names."""
+    module_name, _, attr = path.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"factory {path!r} must look like 'package.module:Object'")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """One component a plugin provides.
+
+    id:       ``"<plugin>.<name>"``; the short alias ``<name>`` works when it is unique.
+    kind:     one of :data:`KINDS`.
+    factory:  ``"pkg.mod:Callable"``, imported lazily; called with the kind's arguments
+              (see ``docs/plugin-authoring.md``) plus the recipe's parameters.
+    summary:  one line for listings.
+    paper:    citation or URL of the method.
+    params:   documented parameters: name -> default value (``None`` when required).
+    example:  small parameters the conformance kit builds the component with (fast on CPU).
+    """
+
+    id: str
+    kind: str
+    factory: str
+    summary: str = ""
+    paper: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    example: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"component {self.id!r}: unknown kind {self.kind!r} (kinds: {', '.join(KINDS)})")
+        if "." not in self.id:
+            raise ValueError(f"component id {self.id!r} must be namespaced as '<plugin>.<name>'")
+        if ":" not in self.factory:
+            raise ValueError(f"component {self.id!r}: factory {self.factory!r} must look like 'pkg.mod:Object'")
+
+    @property
+    def plugin(self) -> str:
+        return self.id.split(".", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.id.split(".", 1)[1]
+
+    def load(self) -> Callable[..., Any]:
+        """Import and return the factory (this is where torch and model code get imported)."""
+        return import_object(self.factory)
+
+
+@dataclass(frozen=True)
+class RecipeSpec:
+    """A named recipe a plugin ships: a plain mapping that :func:`lic_core.compose` accepts.
+
+    name:     unique across plugins (``lic recipes list``); ``<plugin>.<name>`` also finds it.
+    recipe:   the mapping (components named by id).
+    summary:  one line for listings.
+    paper:    where the configuration comes from.
+    """
+
+    name: str
+    recipe: Mapping[str, Any]
+    summary: str = ""
+    paper: str = ""
+
+    def fresh(self) -> dict[str, Any]:
+        """A deep copy to edit and compose; the stored recipe never changes."""
+        out = copy.deepcopy(dict(self.recipe))
+        out.setdefault("name", self.name)
+        return out
