@@ -40,7 +40,7 @@ class Codec(CompressionModel):
         self.transform = transform
         self.entropy_model = entropy_model
         self.quantizer = quantizer
-        entropy_model.quantizer = quantizer
+        entropy_model.attach_quantizer(quantizer)
         self.losses = nn.ModuleList(losses)
         self.recipe: dict[str, Any] = dict(recipe or {})
         in_stride = math.prod(int(s.stride) for s in prepost)

@@ -92,8 +92,8 @@ class EntropyModel(LatentCodec):
     - ``decompress(strings, shape) -> {"y_hat"}``.
 
     ``stride`` is the factor ``y``'s size must be a multiple of (4 for a hyperprior with two
-    stride-2 layers). The codec's quantizer is attached as :attr:`quantizer` (not registered as
-    a submodule: the codec owns it).
+    stride-2 layers). The codec's quantizer is attached with :meth:`attach_quantizer` and read
+    as :attr:`quantizer`.
     """
 
     latent_channels: int
@@ -101,17 +101,27 @@ class EntropyModel(LatentCodec):
 
     @property
     def quantizer(self) -> Quantizer:
+        """The codec's quantizer; standalone (no codec), a default mixed quantizer that
+        follows this module's train/eval mode."""
         q = self.__dict__.get("_quantizer")
         if q is None:
-            from lic_core.builtins.quantizers import MixedQuantizer
+            default = self.__dict__.get("_default_quantizer")
+            if default is None:
+                from lic_core.builtins.quantizers import MixedQuantizer
 
-            q = MixedQuantizer()
-            self.__dict__["_quantizer"] = q
+                default = self.__dict__["_default_quantizer"] = MixedQuantizer()
+            return default.train(self.training)
         return q
 
-    @quantizer.setter
-    def quantizer(self, q: Quantizer) -> None:
-        self.__dict__["_quantizer"] = q  # a shared reference, not a submodule
+    def attach_quantizer(self, q: Quantizer) -> None:
+        """Share the codec's quantizer (a reference, not a submodule: the codec owns it)."""
+        self.__dict__["_quantizer"] = q
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "quantizer":  # nn.Module would register it as a submodule, bypassing the property
+            self.attach_quantizer(value)
+        else:
+            super().__setattr__(name, value)
 
     def update(self, force: bool = False) -> bool:
         """Build the CDF tables of every entropy coder inside (after training or loading)."""

@@ -1,0 +1,51 @@
+"""Shared fixtures for the core's tests: small codecs and images (no Kodak for training)."""
+
+from __future__ import annotations
+
+import pytest
+
+TINY = {
+    "name": "tiny",
+    "transform": {"id": "core.gdn", "N": 16, "M": 24},
+    "entropy_model": {"id": "core.hyperprior", "N": 16},
+}
+
+
+@pytest.fixture
+def tiny_recipe() -> dict:
+    import copy
+
+    return copy.deepcopy(TINY)
+
+
+@pytest.fixture
+def tiny_codec(tiny_recipe):
+    import torch
+
+    import lic_core
+
+    torch.manual_seed(0)
+    codec = lic_core.compose(tiny_recipe).eval()
+    codec.update(force=True)
+    return codec
+
+
+@pytest.fixture(scope="session")
+def kodak_dir():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak"
+    if not path.is_dir():
+        pytest.skip(f"Kodak not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def kodak_crop(kodak_dir):
+    """A 128x192 crop of kodim23 as a (1, 3, H, W) float tensor in [0, 1]."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    img = np.asarray(Image.open(kodak_dir / "kodim23.png").convert("RGB"))[200:328, 300:492]
+    return torch.from_numpy(img.copy()).permute(2, 0, 1).float().div(255).unsqueeze(0)
