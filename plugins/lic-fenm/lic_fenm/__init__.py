@@ -1,0 +1,1 @@
+"""lic plugin ``fenm``: the feature enhancement module of Jiang et al. and its loss."""

@@ -1,0 +1,1 @@
+"""lic plugin ``fexm``: the feature extraction module of Jiang et al."""

@@ -1,0 +1,1 @@
+"""lic plugin ``frm``: the feature refinement module of Jiang et al."""

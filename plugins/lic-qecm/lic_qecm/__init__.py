@@ -1,0 +1,1 @@
+"""lic plugin ``qecm``: the quantization error compensation module of Jiang et al."""
