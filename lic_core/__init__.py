@@ -24,11 +24,11 @@ _LAZY = {
     "BitstreamError": "lic_core.errors",
     "CheckpointError": "lic_core.errors",
     # composition (imports torch when a component is built)
-    "compose": "lic_core.compose",
-    "create": "lic_core.compose",
-    "get_recipe": "lic_core.compose",
-    "load_recipe": "lic_core.compose",
-    "ComponentRef": "lic_core.compose",
+    "compose": "lic_core.composition",
+    "create": "lic_core.composition",
+    "get_recipe": "lic_core.composition",
+    "load_recipe": "lic_core.composition",
+    "ComponentRef": "lic_core.composition",
     # torch-side
     "Transform": "lic_core.interfaces",
     "Block": "lic_core.interfaces",

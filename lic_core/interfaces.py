@@ -14,7 +14,7 @@ loss        ``factory(**params)``; ``weight``, ``start``, ``until`` set its sche
 ========== =====================================================================
 
 A parameter written as ``{id: ..., ...}`` inside a recipe is passed as a
-:class:`~lic_core.compose.ComponentRef`, a callable that builds that component (a transform
+:class:`~lic_core.composition.ComponentRef`, a callable that builds that component (a transform
 can build its blocks with ``block(channels)``; an entropy model its hyper transform).
 """
 

@@ -25,9 +25,9 @@ def test_compose_from_dict_yaml_json_and_name(tmp_path, tiny_recipe):
 
 
 def test_named_recipe_is_a_fresh_copy():
-    r = lic_core.get_recipe("core.mbt2018-mean")
+    r = lic_core.get_recipe("core.bmshj2018-hyperprior")
     r["transform"]["N"] = 1
-    assert lic_core.get_recipe("mbt2018-mean")["transform"]["N"] == 128  # short alias too
+    assert lic_core.get_recipe("bmshj2018-hyperprior")["transform"]["N"] == 128  # short alias too
 
 
 def test_recipe_is_normalized_with_full_ids(tiny_recipe):
