@@ -3,7 +3,8 @@
 A plugin that fails to import, has an invalid hookimpl, declares an incompatible
 ``requires_core`` or collides with another plugin is recorded with its error and skipped,
 so the host keeps working; ``LIC_STRICT_PLUGINS=1`` raises instead. ``LIC_DISABLE_PLUGINS=a,b``
-blocks plugins before their module is imported. Nothing here imports torch.
+blocks plugins (by plugin or distribution name) before their module is imported. Two
+distributions claiming one plugin name are both errors. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -83,15 +84,17 @@ class Registry:
     def load_entry_points(self, eps: Iterable[EntryPoint] | None = None) -> "Registry":
         eps = list(entry_points(group=GROUP) if eps is None else eps)
         disabled = _disabled_names()
-        seen: set[str] = set()
+        seen: dict[str, str] = {}
         for ep in sorted(eps, key=lambda e: (e.name != "core", e.name)):
-            if ep.name in seen:  # the same distribution found twice on sys.path
-                continue
-            seen.add(ep.name)
             dist = ep.dist.name if ep.dist is not None else "(unknown)"
             version = ep.dist.version if ep.dist is not None else ""
             record = PluginRecord(ep.name, dist, version, ep.value)
-            if ep.name in disabled:
+            if ep.name in seen:
+                if seen[ep.name] != dist:  # two distributions claim one plugin name (and its ids)
+                    self._conflict(record, seen[ep.name])
+                continue  # otherwise the same distribution found twice on sys.path
+            seen[ep.name] = dist
+            if ep.name in disabled or dist in disabled:
                 record.status = "disabled"
                 record.error = "blocked by LIC_DISABLE_PLUGINS"
                 self.plugins[ep.name] = record
@@ -108,6 +111,34 @@ class Registry:
         loader = (lambda: importlib.import_module(module)) if isinstance(module, str) else (lambda: module)
         self._load(record, loader)
         return record
+
+    def _conflict(self, record: PluginRecord, first_distribution: str) -> None:
+        """Two distributions provide plugin ``record.name``: neither is used, both are errors."""
+        a, b = sorted((first_distribution, record.distribution))
+        message = (
+            f"duplicate plugin {record.name!r} (component ids '{record.name}.*'): "
+            f"provided by distributions {a!r} and {b!r}; uninstall one"
+        )
+        first = self.plugins.get(record.name)
+        if first is not None and first.distribution == first_distribution:
+            self._unload(first)
+            first.status, first.error = "error", message
+        record.status, record.error = "error", message
+        self.plugins[f"{record.name} ({record.distribution})"] = record
+        if self.strict:
+            raise PluginError(message)
+
+    def _unload(self, record: PluginRecord) -> None:
+        """Remove a loaded plugin's hooks, components and recipes from the index."""
+        if self.pm.has_plugin(record.name):
+            self.pm.unregister(name=record.name)
+        for spec in record.components:
+            if self._component_owner.get(spec.id) == record.name:
+                del self.components[spec.id], self._component_owner[spec.id]
+        for recipe in record.recipes:
+            if self._recipe_owner.get(recipe.name) == record.name:
+                del self.recipes[recipe.name], self._recipe_owner[recipe.name]
+        record.components, record.recipes = [], []
 
     def _fail(self, record: PluginRecord, status: str, message: str) -> PluginRecord:
         record.status, record.error = status, message

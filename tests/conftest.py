@@ -49,3 +49,19 @@ def kodak_crop(kodak_dir):
 
     img = np.asarray(Image.open(kodak_dir / "kodim23.png").convert("RGB"))[200:328, 300:492]
     return torch.from_numpy(img.copy()).permute(2, 0, 1).float().div(255).unsqueeze(0)
+
+
+@pytest.fixture(scope="session")
+def image_dir(tmp_path_factory):
+    """A folder of 6 small synthetic PNGs (one smaller than a 64 patch, one 176x176 so that
+    MS-SSIM's 5 scales fit) for training, evaluation and benchmark tests."""
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("images")
+    rng = np.random.default_rng(0)
+    sizes = [(48, 40), (72, 96), (80, 64), (64, 64), (96, 72), (176, 176)]
+    for i, (h, w) in enumerate(sizes):
+        ramp = np.linspace(0, 190, w)[None, :, None] + np.linspace(0, 40, h)[:, None, None]
+        Image.fromarray((ramp + rng.random((h, w, 3)) * 60).astype(np.uint8)).save(folder / f"img{i}.png")
+    return folder

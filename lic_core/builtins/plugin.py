@@ -11,6 +11,16 @@ requires_core = f"=={__version__}"
 BALLE = "Ballé et al., Variational image compression with a scale hyperprior, ICLR 2018"
 MINNEN = "Minnen et al., Joint autoregressive and hierarchical priors for learned image compression, NeurIPS 2018"
 _B = "lic_core.builtins"
+HE2016 = "He et al., Deep residual learning for image recognition, CVPR 2016"
+HE2021 = "He et al., Checkerboard context model for efficient learned image compression, CVPR 2021"
+HE2022 = (
+    "He et al., ELIC: efficient learned image compression with unevenly grouped space-channel contextual "
+    "adaptive coding, CVPR 2022"
+)
+CHENG = (
+    "Cheng et al., Learned image compression with discretized Gaussian mixture likelihoods and attention "
+    "modules, CVPR 2020"
+)
 
 
 @hookimpl
@@ -55,6 +65,57 @@ def lic_components() -> list[ComponentSpec]:
             "rate-distortion objective (MSE or MS-SSIM) as an extra weighted term", BALLE,
             {"lmbda": 0.013, "metric": "mse", "weight": 1.0, "start": 0.0, "until": 1.0},
         ),
+        # ELIC / Cheng 2020 transforms and blocks, spatial/channel context entropy models
+        ComponentSpec(
+            "core.elic", "transform", f"{_B}.elic:ElicTransform",
+            "ELIC analysis/synthesis: conv5x5/2, residual bottlenecks, attention (CompressAI's Elic2022Official)",
+            HE2022, {"N": 192, "M": 320, "in_channels": 3, "in_stride": 1, "block": None}, {"N": 16, "M": 24},
+        ),
+        ComponentSpec(
+            "core.cheng2020", "transform", f"{_B}.elic:Cheng2020Transform",
+            "Cheng 2020 anchor transform: residual blocks, GDN, sub-pixel upsampling (CompressAI's Cheng2020Anchor)",
+            CHENG, {"N": 192, "M": None, "in_channels": 3, "in_stride": 1, "block": None}, {"N": 16},
+        ),
+        ComponentSpec(
+            "core.hyper-elic", "transform", f"{_B}.elic:ElicHyperTransform",
+            "ELIC's hyper transform (ReLU, transposed convs; outputs 2N side features)", HE2022,
+            {"in_channels": 320, "N": 192, "out_channels": None}, {"in_channels": 24, "N": 16},
+        ),
+        ComponentSpec(
+            "core.hyper-cheng2020", "transform", f"{_B}.elic:Cheng2020HyperTransform",
+            "Cheng 2020's hyper transform (3x3 convs, LeakyReLU, sub-pixel upsampling)", CHENG,
+            {"in_channels": 192, "N": 192, "out_channels": None}, {"in_channels": 24, "N": 16},
+        ),
+        ComponentSpec(
+            "core.residual", "block", "lic_core.layers.blocks:ResidualBottleneck",
+            "residual bottleneck block 1x1-3x3-1x1 with skip (ELIC's)", HE2016, {}, {"channels": 16},
+        ),
+        ComponentSpec(
+            "core.residual3x3", "block", "lic_core.layers.blocks:Residual3x3",
+            "residual block of two 3x3 convs with LeakyReLU (Cheng 2020's)", CHENG, {}, {"channels": 16},
+        ),
+        ComponentSpec(
+            "core.attention", "block", "lic_core.layers.blocks:Attention",
+            "Cheng 2020's simplified attention block (CompressAI's AttentionBlock)", CHENG, {}, {"channels": 16},
+        ),
+        ComponentSpec(
+            "core.checkerboard", "entropy_model", f"{_B}.context:CheckerboardEntropyModel",
+            "mean-scale hyperprior + two-pass checkerboard spatial context", HE2021,
+            {"N": 192, "hyper": None, "parity": "even", "kernel_size": 5, "levels": 256}, {"M": 16, "N": 16},
+        ),
+        ComponentSpec(
+            "core.multistage", "entropy_model", f"{_B}.context:SpatialContextEntropyModel",
+            "mean-scale hyperprior + k-stage spatial context over the 2x2 sub-lattices (any order)", HE2021,
+            {"N": 192, "order": "four-stage", "hyper": None, "kernel_size": 5, "combine": "replace", "levels": 256},
+            {"M": 16, "N": 16, "order": "four-stage", "kernel_size": [3, 5, 5], "combine": "sum"},
+        ),
+        ComponentSpec(
+            "core.elic-groups", "entropy_model", f"{_B}.context:ElicEntropyModel",
+            "ELIC: hyperprior + uneven channel groups x checkerboard, parameter aggregation", HE2022,
+            {"N": 192, "groups": None, "hyper": None, "orders": "checkerboard", "kernel_size": 5,
+             "context_widths": [224, 128], "combine": "replace", "levels": 256},
+            {"M": 24, "N": 16, "groups": [4, 4, 16], "context_widths": [16, 8]},
+        ),
     ]  # fmt: skip
 
 
@@ -78,5 +139,25 @@ def lic_recipes() -> list[RecipeSpec]:
                 "quantizer": {"id": "core.mixed"},
             },
             "CompressAI's mbt2018-mean (MeanScaleHyperprior), N=128 M=192", MINNEN,
+        ),
+        RecipeSpec(
+            "core.elic",
+            {
+                "transform": {"id": "core.elic", "N": 192, "M": 320},
+                "entropy_model": {"id": "core.elic-groups", "N": 192, "groups": [16, 16, 32, 64, 192]},
+                "quantizer": {"id": "core.mixed"},
+            },
+            "CompressAI's Elic2022Official (ELIC, N=192 M=320), same parameters", HE2022,
+        ),
+        RecipeSpec(
+            "core.cheng2020-anchor-checkerboard",
+            {
+                "transform": {"id": "core.cheng2020", "N": 192},
+                "entropy_model": {
+                    "id": "core.checkerboard", "N": 192, "hyper": {"id": "core.hyper-cheng2020", "N": 192},
+                },
+                "quantizer": {"id": "core.mixed"},
+            },
+            "CompressAI's cheng2020-anchor-checkerboard (N=192), same parameters", HE2021,
         ),
     ]

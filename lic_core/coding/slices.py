@@ -31,6 +31,8 @@ previously decoded slices. An entropy model opts in by implementing
 A :class:`SliceModel` maps ``(y, side, quantizer)`` to a :class:`SliceOutput`: the Gaussian
 likelihoods of each slice of ``y`` (train-time rate values from the quantizer) and the decoded
 slices it had to compute (only those some later slice uses, unless it was asked for all).
+Entropy models built on :class:`~lic_core.coding.channel_groups.ChannelGroupsCoder` get one
+by wrapping a fresh coder with the wanted ``support`` in :class:`CoderSliceModel`.
 """
 
 from __future__ import annotations
@@ -153,3 +155,20 @@ class SlicedEntropyModel(Protocol):
     def slice_model(self, support: Sequence[Sequence[int]]) -> SliceModel:
         """A fresh slice model of this model's structure, with its own weights."""
         ...
+
+
+class CoderSliceModel(SliceModel):
+    """A :class:`SliceModel` around a :class:`~lic_core.coding.channel_groups.ChannelGroupsCoder`
+    (whose ``support`` sets the context), for entropy models built on that coder: their
+    ``slice_model(support)`` builds a fresh coder with that support and wraps it here. ``side``
+    is the coder's side input."""
+
+    def __init__(self, coder: nn.Module) -> None:
+        super().__init__()
+        self.coder = coder
+        self.groups = tuple(int(g) for g in coder.groups)
+        self.support = check_support(coder.support, len(self.groups))
+
+    def forward(self, y: Tensor, side: Any, quantizer: nn.Module) -> SliceOutput:
+        y_hat, lik = self.coder(y, side, quantizer)
+        return SliceOutput(list(lik.split(self.groups, 1)), list(y_hat.split(self.groups, 1)))

@@ -3,9 +3,11 @@
 A latent pixel at ``(h, w)`` belongs to sub-lattice ``(h % 2, w % 2)``. A context conv used
 when stage ``i`` is decoded may only read pixels of the sub-lattices decoded before it. For a
 target sub-lattice ``(ty, tx)``, the tap at offset ``(u, v)`` from the kernel centre reads
-sub-lattice ``((ty + u) % 2, (tx + v) % 2)``; :func:`lattice_mask` keeps exactly the taps that
-read decoded sub-lattices for every target of the stage. This gives He et al.'s checkerboard
-mask for two stages and Tiny-LIC's three multistage masks for four.
+sub-lattice ``((ty + u) % 2, (tx + v) % 2)``; :func:`lattice_mask` keeps the taps that read a
+decoded sub-lattice from some target of the stage. This gives He et al.'s checkerboard mask for
+two stages and Tiny-LIC's three multistage masks for four. (With several targets whose taps
+differ, a tap may land on a pixel not yet decoded for one of them; the multi-stage coder sets
+those pixels to zero, so decoding stays causal and exact.)
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ Position = tuple[int, int]
 
 
 def lattice_mask(kernel_size: int, decoded: Iterable[Position], targets: Iterable[Position]) -> Tensor:
-    """A ``(k, k)`` 0/1 mask: the taps that read only ``decoded`` sub-lattices from any of ``targets``."""
+    """A ``(k, k)`` 0/1 mask: the taps that read a ``decoded`` sub-lattice from one of ``targets``."""
     if kernel_size % 2 != 1:
         raise ValueError(f"a masked context conv needs an odd kernel size, got {kernel_size}")
     done = {(int(a) % 2, int(b) % 2) for a, b in decoded}
@@ -31,7 +33,7 @@ def lattice_mask(kernel_size: int, decoded: Iterable[Position], targets: Iterabl
     for i in range(kernel_size):
         for j in range(kernel_size):
             u, v = i - r, j - r
-            if all(((ty + u) % 2, (tx + v) % 2) in done for ty, tx in goals):
+            if any(((ty + u) % 2, (tx + v) % 2) in done for ty, tx in goals):
                 mask[i, j] = 1.0
     return mask
 

@@ -37,7 +37,9 @@ class MeanScaleHyper(Transform):
     two mirrored networks ``deconv5x5/2 Z->N, GELU, deconv5x5/2 N->N, GELU, deconv3x3 N->M``
     for the means and the scales, output ``[means, scales]`` (``out_channels = 2 * M``)."""
 
-    def __init__(self, in_channels: int = 320, N: int = 256, z_channels: int = 192, out_channels: int | None = None) -> None:
+    def __init__(
+        self, in_channels: int = 320, N: int = 256, z_channels: int = 192, out_channels: int | None = None
+    ) -> None:
         super().__init__()
         M = int(in_channels)
         out = int(out_channels) if out_channels is not None else 2 * M

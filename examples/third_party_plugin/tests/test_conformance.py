@@ -1,0 +1,5 @@
+"""The lic conformance kit on plugin ``sth``."""
+
+from lic_core.testing import conformance_tests
+
+test_conformance = conformance_tests("sth")

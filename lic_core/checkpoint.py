@@ -1,0 +1,208 @@
+"""Coding checkpoints: safetensors files whose metadata holds the recipe and versions.
+
+A checkpoint holds :meth:`Codec.coding_state_dict` (training-only modules excluded, the CDF
+tables of the entropy coders included, so a loaded codec codes at once) and string metadata:
+
+========================= ==============================================================
+``lic.format``             ``lic-checkpoint/1``
+``lic.recipe``             the codec's normalized recipe (JSON)
+``lic.core_version``       the lic-core version that wrote it
+``lic.plugins``            ``{plugin: version}`` of the plugins providing the recipe's ids
+``lic.lambda``/``metric``  the training trade-off, when given
+``lic.step``               the training step, when given
+``lic.<key>``              any other keyword given to :func:`save_codec` (``model_id`` ...)
+========================= ==============================================================
+
+Pickles are never loaded. :func:`weights_digest` and :func:`recipe_digest` identify a model
+inside ``.lic`` streams.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from lic_core.atomic import atomic_write_bytes
+from lic_core.errors import CheckpointError, LicError
+from lic_core.version import __version__
+
+FORMAT = "lic-checkpoint/1"
+# buffers CompressAI's loader resizes: empty in a fresh codec, sized by update()
+TABLE_BUFFERS = ("_quantized_cdf", "_offset", "_cdf_length", "scale_table")
+# recipe keys that do not change how a stream is coded
+NON_CODING_KEYS = ("name", "description", "paper", "train", "losses")
+
+
+def _component_ids(node: Any) -> set[str]:
+    if isinstance(node, Mapping):
+        ids = {str(node["id"])} if "id" in node else set()
+        for value in node.values():
+            ids |= _component_ids(value)
+        return ids
+    if isinstance(node, (list, tuple)):
+        return set().union(*(_component_ids(v) for v in node)) if node else set()
+    return set()
+
+
+def plugin_versions(recipe: Mapping[str, Any]) -> dict[str, str]:
+    """``{plugin: version}`` of the plugins that provide the components a recipe uses."""
+    from lic_core.discovery import get_registry
+
+    registry = get_registry()
+    out: dict[str, str] = {}
+    for cid in sorted(_component_ids(recipe)):
+        try:
+            record = registry.owner(registry.component(cid).id)
+        except Exception:  # an id discovery no longer knows: the recipe still records it
+            continue
+        out[record.name] = record.version
+    return out
+
+
+def save_codec(codec: torch.nn.Module, path: str | os.PathLike, **metadata: Any) -> None:
+    """Write ``codec``'s coding state to ``path`` (safetensors, atomically) with lic metadata.
+
+    ``lmbda``/``lambda``, ``metric`` and ``step`` are recorded as ``lic.lambda``, ``lic.metric``
+    and ``lic.step``; any other keyword ``k`` as ``lic.k`` (values become strings).
+    """
+    from safetensors.torch import save
+
+    recipe = dict(getattr(codec, "recipe", {}) or {})
+    if not recipe:
+        raise CheckpointError("cannot save a codec without a recipe (build it with lic_core.compose)")
+    meta = {
+        "lic.format": FORMAT,
+        "lic.recipe": json.dumps(recipe, sort_keys=True),
+        "lic.core_version": __version__,
+        "lic.plugins": json.dumps(plugin_versions(recipe), sort_keys=True),
+    }
+    if "lmbda" in metadata:
+        metadata["lambda"] = metadata.pop("lmbda")
+    for key, value in metadata.items():
+        if value is not None:
+            meta[f"lic.{key}"] = value if isinstance(value, str) else json.dumps(value)
+    # clone: safetensors refuses tensors that share memory
+    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in codec.coding_state_dict().items()}
+    atomic_write_bytes(path, save(tensors, metadata=meta))
+
+
+save = save_codec
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """The lic metadata of a checkpoint (a one-line :class:`CheckpointError` if it has none)."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except Exception as exc:
+        raise CheckpointError(f"{path} is not a safetensors file ({_one_line(exc)})") from None
+    if "lic.recipe" not in meta or "lic.format" not in meta:
+        raise CheckpointError(f"{path} is a safetensors file without lic metadata (not a lic checkpoint)")
+    if meta["lic.format"] != FORMAT:
+        raise CheckpointError(f"{path}: unknown checkpoint format {meta['lic.format']!r} (this lic reads {FORMAT})")
+    return meta
+
+
+def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """Rebuild the codec a checkpoint was saved from, ready to code, in eval mode on ``device``."""
+    from safetensors.torch import load_file
+
+    import lic_core
+
+    meta = read_metadata(path)
+    try:
+        recipe = json.loads(meta["lic.recipe"])
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path}: lic.recipe is not valid JSON ({exc})") from None
+    try:
+        codec = lic_core.compose(recipe)
+    except LicError as exc:
+        raise CheckpointError(f"{path}: cannot rebuild its recipe: {exc}") from None
+    try:
+        state = load_file(str(path), device="cpu")
+    except Exception as exc:
+        raise CheckpointError(f"{path}: cannot read its tensors ({_one_line(exc)})") from None
+    check_state(codec.coding_state_dict(), state, str(path))
+    codec.load_state_dict(state)
+    if not has_tables(codec):
+        codec.update()
+    codec.checkpoint_metadata = meta
+    codec.model_id = meta.get("lic.model_id")
+    return codec.to(device).eval()
+
+
+def check_state(expected: Mapping[str, torch.Tensor], found: Mapping[str, torch.Tensor], where: str) -> None:
+    """Raise a one-line :class:`CheckpointError` naming missing/unexpected keys and shape mismatches."""
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    problems = []
+    if missing:
+        problems.append(f"missing keys {_some(missing)}")
+    if unexpected:
+        problems.append(f"unexpected keys {_some(unexpected)}")
+    shapes = []
+    for key in sorted(set(expected) & set(found)):
+        want, got = expected[key], found[key]
+        resizable = key.rsplit(".", 1)[-1] in TABLE_BUFFERS and want.numel() == 0
+        if not resizable and tuple(want.shape) != tuple(got.shape):
+            shapes.append(f"{key} is {tuple(got.shape)} in the file but {tuple(want.shape)} in the recipe")
+    if shapes:
+        more = f" (+{len(shapes) - 2} more)" if len(shapes) > 2 else ""
+        problems.append("shape mismatch: " + "; ".join(shapes[:2]) + more)
+    if problems:
+        raise CheckpointError(f"{where} does not match its recipe: " + "; ".join(problems))
+
+
+def _some(keys: list[str], n: int = 3) -> str:
+    more = f" (+{len(keys) - n} more)" if len(keys) > n else ""
+    return ", ".join(keys[:n]) + more
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def has_tables(codec: torch.nn.Module) -> bool:
+    """Whether every entropy coder inside ``codec`` has its CDF table (``update()`` was run)."""
+    from compressai.entropy_models import EntropyModel as _Coder
+
+    return all(m._offset.numel() > 0 for m in codec.modules() if isinstance(m, _Coder))
+
+
+def weights_digest(codec: torch.nn.Module) -> bytes:
+    """SHA-256 over the coding state (sorted keys; each key's name, dtype, shape and bytes).
+
+    Cached on the codec until a tensor is replaced or modified in place.
+    """
+    state = codec.coding_state_dict()
+    key = tuple((k, v.data_ptr(), v._version, tuple(v.shape)) for k, v in sorted(state.items()))
+    cached = codec.__dict__.get("_lic_weights_digest")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    h = hashlib.sha256()
+    for name, tensor in sorted(state.items()):
+        t = tensor.detach().to("cpu").contiguous()
+        h.update(f"{name}|{str(t.dtype)}|{tuple(t.shape)}|".encode())
+        if t.numel():
+            h.update(t.reshape(-1).view(torch.uint8).numpy().data)
+    digest = h.digest()
+    codec.__dict__["_lic_weights_digest"] = (key, digest)
+    return digest
+
+
+def recipe_digest(recipe: Mapping[str, Any]) -> bytes:
+    """SHA-256 of the recipe's canonical JSON, without keys that do not affect coding
+    (name, description, paper, train, losses)."""
+    coding = {k: v for k, v in recipe.items() if k not in NON_CODING_KEYS}
+    text = json.dumps(coding, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).digest()

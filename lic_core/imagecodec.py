@@ -1,0 +1,167 @@
+"""Images to ``.lic`` bytes and back with a codec: padding, container, digests, drift check.
+
+The encoder records a check value of its latents (CRC32 of ``round(y_hat)`` as little-endian
+int32); the decoder recomputes it from its own latents and refuses to output an image when
+they differ (the entropy parameters were computed differently, for example on another
+machine), rather than returning garbage.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import torch
+from torch import Tensor
+
+from lic_core import bitstream
+from lic_core.atomic import atomic_write_bytes
+from lic_core.bitstream import Header
+from lic_core.checkpoint import has_tables, recipe_digest, weights_digest
+from lic_core.errors import BitstreamError, LicError
+from lic_core.imageio import ImageInfo, check_size, crop, pad, read_image, write_png
+
+
+@dataclass(frozen=True)
+class Compressed:
+    """What :func:`compress_file` wrote."""
+
+    path: Path
+    bytes: int
+    height: int
+    width: int
+    alpha_dropped: bool = False
+
+    @property
+    def bpp(self) -> float:
+        return 8.0 * self.bytes / (self.height * self.width)
+
+
+def latent_check(y_hat: Tensor) -> int:
+    """CRC32 of ``round(y_hat)`` as little-endian int32 (what the decoder must reproduce)."""
+    symbols = torch.round(y_hat.detach()).to("cpu", torch.int32).contiguous().numpy().astype("<i4", copy=False)
+    return zlib.crc32(symbols.tobytes())
+
+
+def _device(codec: torch.nn.Module) -> torch.device:
+    p = next(codec.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+@contextmanager
+def _coding(codec: torch.nn.Module) -> Iterator[None]:
+    """Eval mode and inference mode for the duration of a call; the codec's mode is restored."""
+    if not has_tables(codec):
+        raise LicError("the codec has no entropy-coder tables: call codec.update(force=True) or load a checkpoint")
+    was_training = codec.training
+    codec.eval()
+    try:
+        with torch.inference_mode():
+            yield
+    finally:
+        codec.train(was_training)
+
+
+def _as_image(image: Tensor | str | os.PathLike) -> tuple[Tensor, ImageInfo]:
+    if isinstance(image, (str, os.PathLike)):
+        return read_image(image)
+    if not isinstance(image, Tensor):
+        raise LicError(f"an image is a tensor or a path, not {type(image).__name__}")
+    if not image.is_floating_point():
+        raise LicError(f"an image tensor must be floating point in [0, 1], got {image.dtype}")
+    x = image.unsqueeze(0) if image.ndim == 3 else image
+    if x.ndim != 4 or x.shape[0] != 1 or x.shape[1] != 3:
+        raise LicError(f"an image tensor must be (1, 3, H, W) or (3, H, W), got {tuple(image.shape)}")
+    check_size(int(x.shape[2]), int(x.shape[3]))
+    return x, ImageInfo(int(x.shape[2]), int(x.shape[3]))
+
+
+def compress_image(codec: torch.nn.Module, image: Tensor | str | os.PathLike, model_id: str | None = None) -> bytes:
+    """The ``.lic`` bytes of one image (a ``(1, 3, H, W)`` tensor in [0, 1] or an image file).
+
+    ``model_id`` (default: ``codec.model_id`` when set) names a shipped model in the header.
+    """
+    x, info = _as_image(image)
+    return _encode(codec, x, info, model_id)
+
+
+def _encode(codec: torch.nn.Module, x: Tensor, info: ImageInfo, model_id: str | None) -> bytes:
+    x = x.to(_device(codec), torch.float32)
+    padded, padding = pad(x, int(codec.stride))
+    with _coding(codec):
+        enc = codec.compress(padded)
+    header = Header(
+        recipe_digest=recipe_digest(codec.recipe),
+        weights_digest=weights_digest(codec),
+        latent_check=latent_check(enc["y_hat"]),
+        height=info.height,
+        width=info.width,
+        channels=info.channels,
+        bit_depth=info.bit_depth,
+        pad=padding,
+        shape=tuple(int(s) for s in enc["shape"]),
+        model_id=model_id if model_id is not None else getattr(codec, "model_id", None),
+    )
+    return bitstream.pack(header, enc["strings"])
+
+
+def decode(data: bytes, codec: torch.nn.Module) -> tuple[Tensor, Header]:
+    """Decode ``.lic`` bytes: the cropped ``(1, 3, H, W)`` image and the stream's header."""
+    header, strings = bitstream.unpack(data)
+    header.check_model(recipe_digest(codec.recipe), weights_digest(codec))
+    with _coding(codec):
+        try:
+            out = codec.decompress(strings, header.shape)
+        except (RuntimeError, ValueError, IndexError) as exc:
+            raise BitstreamError(
+                f"decoder drift: decoding a stream that passed its checksums failed ({type(exc).__name__}: "
+                f"{' '.join(str(exc).split())})"
+            ) from None
+    if latent_check(out["y_hat"]) != header.latent_check:
+        raise BitstreamError(
+            "decoder drift: the decoded latents differ from the encoder's (the entropy parameters were "
+            "computed differently, e.g. floating-point differences between machines); no image is output"
+        )
+    x_hat = out["x_hat"]
+    expected = (header.height + header.pad[0], header.width + header.pad[1])
+    if tuple(x_hat.shape[-2:]) != expected:
+        raise BitstreamError(f"stream decodes to {tuple(x_hat.shape[-2:])} pixels, its header says {expected}")
+    return crop(x_hat, header.height, header.width).clone(), header
+
+
+def decompress_image(data: bytes, codec: torch.nn.Module) -> Tensor:
+    """The ``(1, 3, H, W)`` image in [0, 1] coded in ``data`` (checked against ``codec``)."""
+    return decode(data, codec)[0]
+
+
+def compress_file(
+    codec: torch.nn.Module, in_path: str | os.PathLike, out_path: str | os.PathLike, model_id: str | None = None
+) -> Compressed:
+    """Compress an image file to a ``.lic`` file (written atomically)."""
+    x, info = read_image(in_path)
+    data = _encode(codec, x, info, model_id)
+    atomic_write_bytes(out_path, data)
+    return Compressed(Path(out_path), len(data), info.height, info.width, info.alpha_dropped)
+
+
+def read_stream(path: str | os.PathLike) -> bytes:
+    path = Path(path)
+    if not path.is_file():
+        raise LicError(f"stream not found: {path}")
+    return path.read_bytes()
+
+
+def decompress_file(in_path: str | os.PathLike, out_path: str | os.PathLike, codec: torch.nn.Module | None = None) -> Header:
+    """Decode a ``.lic`` file to a PNG (written atomically; gray and 16-bit as they were read)."""
+    data = read_stream(in_path)
+    if codec is None:
+        header, _ = bitstream.unpack(data)
+        named = f"it names model {header.model_id!r}" if header.model_id else "it names no model"
+        raise LicError(f"{in_path}: {named}; give the checkpoint that encoded it (--model CKPT)")
+    x_hat, header = decode(data, codec)
+    write_png(x_hat, out_path, header.channels, header.bit_depth)
+    return header

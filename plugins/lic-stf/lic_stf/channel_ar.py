@@ -1,0 +1,131 @@
+"""STF's channel-wise autoregressive entropy model (Minnen & Singh 2020 as used by Zou et al.).
+
+``y`` splits into ``slices`` equal channel slices (12 of 32 at M=384). Slice ``i`` sees the
+hyperprior's means and scales and the first ``min(i, max_support)`` decoded slices (the
+authors keep the *first* six): ``mu = cc_mean([means, support])``,
+``sigma = cc_scale([scales, support])``, each a stack of 3x3 convs (224, 176, 128, 64 wide,
+GELU). After coding, latent residual prediction adds ``0.5 * tanh(lrp([means, support,
+y_hat_i]))`` to the slice. Coding runs through the core's
+:class:`~lic_core.coding.channel_groups.ChannelGroupsCoder`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from lic_core.coding.channel_groups import ChannelGroupsCoder
+from lic_core.coding.parts import GaussianLatent, HyperSide
+from lic_core.coding.slices import even_groups
+from lic_core.interfaces import EntropyModel, Quantizer
+
+WIDTHS = (224, 176, 128, 64)
+
+
+def conv_stack(in_channels: int, out_channels: int, widths: Sequence[int] = WIDTHS) -> nn.Sequential:
+    """3x3 convs through ``widths`` to ``out_channels`` with GELU between."""
+    chans = [in_channels, *widths, out_channels]
+    layers: list[nn.Module] = []
+    for a, b in zip(chans[:-1], chans[1:]):
+        layers += [nn.Conv2d(a, b, 3, padding=1), nn.GELU()]
+    return nn.Sequential(*layers[:-1])
+
+
+class LRPSliceCoder(nn.Module):
+    """One slice: Gaussian from the mean/scale nets, then latent residual prediction.
+
+    ``side`` is ``[scales (M), means (M), support slices]``; the returned ``y_hat`` includes the
+    LRP term, so later slices see it as their support (as in STF).
+    """
+
+    num_streams = 1
+
+    def __init__(self, M: int, support: int, channels: int, widths: Sequence[int], latent: GaussianLatent) -> None:
+        super().__init__()
+        self.M = M
+        self.cc_mean = conv_stack(M + support, channels, widths)
+        self.cc_scale = conv_stack(M + support, channels, widths)
+        self.lrp = conv_stack(M + support + channels, channels, widths)
+        self.__dict__["_latent"] = latent  # shared, registered by the entropy model
+
+    def _params(self, side: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        scales, rest = side[:, : self.M], side[:, self.M :]
+        support = rest[:, self.M :]
+        mean_support = rest
+        return self.cc_scale(torch.cat([scales, support], dim=1)), self.cc_mean(mean_support), mean_support
+
+    def _refine(self, y_hat: Tensor, mean_support: Tensor) -> Tensor:
+        return y_hat + 0.5 * torch.tanh(self.lrp(torch.cat([mean_support, y_hat], dim=1)))
+
+    def forward(self, y: Tensor, side: Tensor, quantizer: Quantizer) -> tuple[Tensor, Tensor]:
+        scale, mu, mean_support = self._params(side)
+        y_hat, lik = self.__dict__["_latent"](y, scale, mu, quantizer)
+        return self._refine(y_hat, mean_support), lik
+
+    def compress(self, y: Tensor, side: Tensor) -> tuple[list[list[bytes]], Tensor]:
+        scale, mu, mean_support = self._params(side)
+        strings, y_hat = self.__dict__["_latent"].compress(y, scale, mu)
+        return [strings], self._refine(y_hat, mean_support)
+
+    def decompress(self, strings: Sequence[Sequence[bytes]], side: Tensor, shape: Sequence[int] | None = None) -> Tensor:
+        scale, mu, mean_support = self._params(side)
+        y_hat = self.__dict__["_latent"].decompress(list(strings[0]), scale, mu)
+        return self._refine(y_hat, mean_support)
+
+
+class ChannelAREntropyModel(EntropyModel):
+    """STF's entropy model (see the module doc).
+
+    Args:
+        M: latent channels.
+        hyper: a transform component ref (default :class:`STFHyper`), called as
+            ``hyper(in_channels=M, out_channels=2 * M)``; its synthesis gives scales then means.
+        slices: equal channel slices; max_support: at most this many (the first) as support.
+        widths: hidden widths of the 3x3 conv stacks.
+        levels: Gaussian scale-table size.
+    """
+
+    def __init__(
+        self,
+        M: int,
+        hyper: Callable[..., Any] | None = None,
+        slices: int = 12,
+        max_support: int = 6,
+        widths: Sequence[int] = WIDTHS,
+        levels: int = 256,
+    ) -> None:
+        super().__init__()
+        if M % slices:
+            raise ValueError(f"M={M} must split into {slices} equal slices")
+        if hyper is None:
+            from lic_stf.transform import STFHyper
+
+            hyper = STFHyper
+        self.latent_channels = M
+        self.groups = even_groups(M, slices)
+        self.side = HyperSide(hyper(in_channels=M, out_channels=2 * M))
+        self.stride = self.side.stride
+        self.y = GaussianLatent(levels)
+        s = M // slices
+        support = [list(range(min(i, max_support))) for i in range(slices)]
+        coders = [LRPSliceCoder(M, s * len(sup), s, widths, self.y) for sup in support]
+        contexts = [nn.Identity() if sup else None for sup in support]
+        self.coder = ChannelGroupsCoder(self.groups, contexts, coders, support=support, merge="side-ctx")
+
+    def forward(self, y: Tensor) -> dict[str, Any]:
+        params, z_lik = self.side(y, self.quantizer)
+        y_hat, y_lik = self.coder(y, params, self.quantizer)
+        return {"y_hat": y_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
+
+    def compress(self, y: Tensor) -> dict[str, Any]:
+        params, z_strings = self.side.compress(y, self.quantizer)
+        strings, y_hat = self.coder.compress(y, params)
+        return {"strings": [*strings, z_strings], "shape": tuple(y.shape[-2:]), "y_hat": y_hat}
+
+    def decompress(self, strings: list[list[bytes]], shape: tuple[int, int]) -> dict[str, Any]:
+        if len(strings) != self.coder.num_streams + 1:
+            raise ValueError(f"expected {self.coder.num_streams + 1} streams, got {len(strings)}")
+        params = self.side.decompress(strings[-1], tuple(shape), self.quantizer)
+        return {"y_hat": self.coder.decompress(strings[:-1], params, tuple(shape))}
