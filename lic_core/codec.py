@@ -57,10 +57,8 @@ class Codec(CompressionModel):
             pre.append(x)
         y = self.transform.analysis(x)
         out = self.entropy_model(y)
-        y_hat = out["y_hat"]
-        if not self.training:
-            y_hat = self.quantizer.finalize(y_hat)
-        h = self.transform.synthesis(y_hat)
+        y_hat = out["y_hat"]  # the coded latents; finalize only what the synthesis sees
+        h = self.transform.synthesis(y_hat if self.training else self.quantizer.finalize(y_hat))
         post = []
         for stage in self._post:
             h = stage.post(h)

@@ -12,7 +12,7 @@ from lic_core.discovery import get_registry
 from lic_core.errors import CompositionError, LicError
 from lic_core.specs import ComponentSpec
 
-RECIPE_KEYS = {"name", "description", "paper", "transform", "entropy_model", "quantizer", "prepost", "losses", "train"}
+RECIPE_KEYS = {"base", "name", "description", "paper", "transform", "entropy_model", "quantizer", "prepost", "losses", "train"}
 DEFAULT_QUANTIZER = "core.mixed"
 
 
@@ -92,8 +92,32 @@ def _resolve_value(value: Any, what: str) -> Any:
     return value
 
 
-def load_recipe(source: Any) -> dict[str, Any]:
-    """A fresh recipe dict from a mapping, a YAML/JSON path, or a named recipe."""
+def load_recipe(source: Any, _chain: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A fresh recipe dict from a mapping, a YAML/JSON path, or a named recipe.
+
+    A recipe with ``base: NAME`` starts from that recipe and overrides it: mappings merge key by
+    key (unless the override names another ``id``, which replaces the entry), anything else —
+    lists included — is replaced.
+    """
+    data = _read_recipe(source)
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if str(base) in _chain:
+        raise CompositionError(f"recipe base cycle: {' -> '.join((*_chain, str(base)))}")
+    return _merge(load_recipe(base, (*_chain, str(base))), data)
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        old = out.get(key)
+        same_component = isinstance(value, Mapping) and isinstance(old, Mapping) and value.get("id", old.get("id")) == old.get("id")
+        out[key] = _merge(old, value) if same_component else copy.deepcopy(value)
+    return out
+
+
+def _read_recipe(source: Any) -> dict[str, Any]:
     if isinstance(source, Mapping):
         return copy.deepcopy(dict(source))
     if not isinstance(source, (str, Path)):

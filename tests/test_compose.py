@@ -94,3 +94,20 @@ def test_same_weights_same_outputs_as_compressai():
         a, b = ours(x), ref(x)
     assert torch.allclose(a["x_hat"], b["x_hat"], atol=1e-6)
     assert torch.allclose(a["likelihoods"]["y"], b["likelihoods"]["y"], atol=1e-6)
+
+
+def test_base_recipes_merge_component_entries_and_replace_lists(tiny_recipe):
+    child = {"base": "core.mbt2018-mean", "transform": {"N": 64}, "entropy_model": {"id": "core.hyperprior", "mode": "scale"}}
+    recipe = lic_core.load_recipe(child)
+    assert recipe["transform"] == {"id": "core.gdn", "N": 64, "M": 192}
+    assert recipe["entropy_model"] == {"id": "core.hyperprior", "N": 128, "mode": "scale"}
+    replaced = lic_core.load_recipe({"base": "core.mbt2018-mean", "quantizer": {"id": "core.ste"}})
+    assert replaced["quantizer"] == {"id": "core.ste"}
+    assert lic_core.compose(child).num_parameters() < 7_028_003
+
+
+def test_base_recipe_cycles_are_refused(tmp_path):
+    (tmp_path / "a.yaml").write_text(f"base: {tmp_path / 'b.yaml'}\n")
+    (tmp_path / "b.yaml").write_text(f"base: {tmp_path / 'a.yaml'}\n")
+    with pytest.raises(CompositionError, match="recipe base cycle"):
+        lic_core.compose(tmp_path / "a.yaml")
