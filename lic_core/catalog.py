@@ -40,7 +40,7 @@ def provider_hint(key: str, registry: Registry | None = None) -> str:
             recipes = ", ".join(sorted(r.name for r in rec.recipes)) or "none"
             return f"plugin {prefix!r} ({rec.distribution} {rec.version}) provides components {comps}; recipes {recipes}"
     for entry in load_catalog():
-        ids = [c["id"] for c in entry.get("components", [])] + list(entry.get("recipes", []))
+        ids = [c["id"] for c in entry.get("components", [])] + list(entry.get("recipes", [])) + list(entry.get("models", []))
         if key in ids or any(i.split(".", 1)[-1] == key for i in ids) or entry.get("name") == prefix:
             return f"it is provided by {entry['distribution']}: pip install ./{entry['path']}"
     return "no installed plugin or registry.yaml entry provides it (see `lic plugins list`)"
@@ -118,6 +118,7 @@ def catalog_entry(record: Any, path: str) -> dict[str, Any]:
         "paper": paper,
         "components": [{"id": c.id, "kind": c.kind} for c in sorted(record.components, key=lambda c: c.id)],
         "recipes": sorted(r.name for r in record.recipes),
+        "models": sorted(m.id for m in record.models),
     }
 
 

@@ -64,11 +64,15 @@ def plugin_versions(recipe: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def save_codec(codec: torch.nn.Module, path: str | os.PathLike, **metadata: Any) -> None:
+def save_codec(codec: torch.nn.Module, path: str | os.PathLike, half: bool = False, **metadata: Any) -> None:
     """Write ``codec``'s coding state to ``path`` (safetensors, atomically) with lic metadata.
 
     ``lmbda``/``lambda``, ``metric`` and ``step`` are recorded as ``lic.lambda``, ``lic.metric``
     and ``lic.step``; any other keyword ``k`` as ``lic.k`` (values become strings).
+    ``half`` stores floating-point parameters as float16 (buffers and coder tables as they
+    are), halving shipped files; loading upcasts them, so the file codes exactly as the
+    loaded codec does (round the parameters and update the tables first, as
+    :func:`lic_core.zoo.ship` does, so that the tables match the stored parameters).
     """
     from safetensors.torch import save
 
@@ -88,6 +92,10 @@ def save_codec(codec: torch.nn.Module, path: str | os.PathLike, **metadata: Any)
             meta[f"lic.{key}"] = value if isinstance(value, str) else json.dumps(value)
     # clone: safetensors refuses tensors that share memory
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in codec.coding_state_dict().items()}
+    if half:
+        params = {name for name, p in codec.named_parameters() if p.is_floating_point()}
+        tensors = {k: v.half() if k in params else v for k, v in tensors.items()}
+        meta["lic.parameters_dtype"] = "float16"
     atomic_write_bytes(path, save(tensors, metadata=meta))
 
 
@@ -139,6 +147,30 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> torch.n
     codec.checkpoint_metadata = meta
     codec.model_id = meta.get("lic.model_id")
     return codec.to(device).eval()
+
+
+def load_weights(codec: torch.nn.Module, path: str | os.PathLike) -> dict[str, str]:
+    """Load a checkpoint's coding weights into ``codec`` (to fine-tune it, for example at
+    another lambda); the checkpoint's recipe must code the same way as the codec's.
+
+    :return: the checkpoint's metadata.
+    """
+    from safetensors.torch import load_file
+
+    meta = read_metadata(path)
+    try:
+        recipe = json.loads(meta["lic.recipe"])
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path}: lic.recipe is not valid JSON ({exc})") from None
+    if recipe_digest(recipe) != recipe_digest(codec.recipe):
+        raise CheckpointError(f"{path} was saved from another recipe ({recipe.get('name', 'unnamed')}) than this codec's")
+    try:
+        state = load_file(str(path), device="cpu")
+    except Exception as exc:
+        raise CheckpointError(f"{path}: cannot read its tensors ({_one_line(exc)})") from None
+    check_state(codec.coding_state_dict(), state, str(path))
+    codec.load_state_dict(state)
+    return meta
 
 
 def check_state(expected: Mapping[str, torch.Tensor], found: Mapping[str, torch.Tensor], where: str) -> None:

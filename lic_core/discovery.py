@@ -22,7 +22,7 @@ from packaging.version import Version
 
 from lic_core import hookspec
 from lic_core.errors import LicError, PluginError
-from lic_core.specs import ComponentSpec, RecipeSpec
+from lic_core.specs import ComponentSpec, ModelSpec, RecipeSpec
 from lic_core.version import __version__
 
 GROUP = "lic"
@@ -42,6 +42,7 @@ class PluginRecord:
     requires_core: str = ""
     components: list[ComponentSpec] = field(default_factory=list)
     recipes: list[RecipeSpec] = field(default_factory=list)
+    models: list[ModelSpec] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +57,7 @@ class PluginRecord:
                 {"id": c.id, "kind": c.kind, "summary": c.summary, "paper": c.paper} for c in self.components
             ],
             "recipes": [r.name for r in self.recipes],
+            "models": [m.id for m in self.models],
         }
 
 
@@ -68,7 +70,7 @@ def _disabled_names() -> set[str]:
 
 
 class Registry:
-    """Every plugin found, and an index of their components and recipes by id and alias."""
+    """Every plugin found, and an index of their components, recipes and models by id and alias."""
 
     def __init__(self, strict: bool | None = None) -> None:
         self.strict = _env_flag("LIC_STRICT_PLUGINS") if strict is None else strict
@@ -79,6 +81,8 @@ class Registry:
         self.recipes: dict[str, RecipeSpec] = {}
         self._component_owner: dict[str, str] = {}
         self._recipe_owner: dict[str, str] = {}
+        self.models: dict[str, ModelSpec] = {}
+        self._model_owner: dict[str, str] = {}
 
     # -- loading -------------------------------------------------------------------------
     def load_entry_points(self, eps: Iterable[EntryPoint] | None = None) -> "Registry":
@@ -129,7 +133,7 @@ class Registry:
             raise PluginError(message)
 
     def _unload(self, record: PluginRecord) -> None:
-        """Remove a loaded plugin's hooks, components and recipes from the index."""
+        """Remove a loaded plugin's hooks, components, recipes and models from the index."""
         if self.pm.has_plugin(record.name):
             self.pm.unregister(name=record.name)
         for spec in record.components:
@@ -138,7 +142,10 @@ class Registry:
         for recipe in record.recipes:
             if self._recipe_owner.get(recipe.name) == record.name:
                 del self.recipes[recipe.name], self._recipe_owner[recipe.name]
-        record.components, record.recipes = [], []
+        for model in record.models:
+            if self._model_owner.get(model.id) == record.name:
+                del self.models[model.id], self._model_owner[model.id]
+        record.components, record.recipes, record.models = [], [], []
 
     def _fail(self, record: PluginRecord, status: str, message: str) -> PluginRecord:
         record.status, record.error = status, message
@@ -172,11 +179,12 @@ class Registry:
         try:
             components = self._call(record.name, "lic_components")
             recipes = self._call(record.name, "lic_recipes")
-            self._validate(record, components, recipes)
+            models = self._call(record.name, "lic_models")
+            self._validate(record, components, recipes, models)
         except Exception as exc:
             self.pm.unregister(name=record.name)
             return self._fail(record, "error", f"{type(exc).__name__}: {exc}")
-        record.components, record.recipes = components, recipes
+        record.components, record.recipes, record.models = components, recipes, models
         self.plugins[record.name] = record
         for spec in components:
             self.components[spec.id] = spec
@@ -184,6 +192,9 @@ class Registry:
         for recipe in recipes:
             self.recipes[recipe.name] = recipe
             self._recipe_owner[recipe.name] = record.name
+        for model in models:
+            self.models[model.id] = model
+            self._model_owner[model.id] = record.name
         return record
 
     def _call(self, plugin: str, hook: str) -> list:
@@ -193,7 +204,7 @@ class Registry:
                 out.extend(impl.function() or [])
         return out
 
-    def _validate(self, record: PluginRecord, components: list, recipes: list) -> None:
+    def _validate(self, record: PluginRecord, components: list, recipes: list, models: list) -> None:
         for spec in components:
             if not isinstance(spec, ComponentSpec):
                 raise TypeError(f"lic_components returned {type(spec).__name__}, expected ComponentSpec")
@@ -211,6 +222,16 @@ class Registry:
                 other = self.plugins[self._recipe_owner[recipe.name]].distribution
                 raise ValueError(
                     f"duplicate recipe {recipe.name!r}: provided by distributions {other!r} and {record.distribution!r}"
+                )
+        for model in models:
+            if not isinstance(model, ModelSpec):
+                raise TypeError(f"lic_models returned {type(model).__name__}, expected ModelSpec")
+            if model.plugin != record.name:
+                raise ValueError(f"model id {model.id!r} must start with '{record.name}.'")
+            if model.id in self.models:
+                other = self.plugins[self._model_owner[model.id]].distribution
+                raise ValueError(
+                    f"duplicate model id {model.id!r}: provided by distributions {other!r} and {record.distribution!r}"
                 )
 
     # -- lookup --------------------------------------------------------------------------
@@ -239,6 +260,10 @@ class Registry:
 
     def recipe(self, key: str) -> RecipeSpec:
         return self.recipes[self._resolve(key, self.recipes, self._recipe_owner, "recipe")]
+
+    def model(self, key: str) -> ModelSpec:
+        """Find a shipped model by full id or unique short alias (a clear error otherwise)."""
+        return self.models[self._resolve(key, self.models, self._model_owner, "model")]
 
     def list_components(self, kind: str | None = None, pattern: str | None = None) -> list[ComponentSpec]:
         import fnmatch

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from lic_core.specs import ComponentSpec, RecipeSpec
+    from lic_core.specs import ComponentSpec, ModelSpec, RecipeSpec
 
 PROJECT = "lic"
 
@@ -54,4 +54,18 @@ def lic_recipes() -> list[RecipeSpec]:
     may use components of other plugins (a hybrid). Names are unique across plugins.
 
     :return: a list of recipe specs (may be empty).
+    """
+
+
+@hookspec
+def lic_models() -> list[ModelSpec]:
+    """Return the trained codecs this plugin ships (weights inside its package).
+
+    Each :class:`~lic_core.specs.ModelSpec` points at a coding checkpoint by package resource,
+    so returning it reads nothing. Ids follow the component rule (``"<plugin>.<name>"``,
+    unique). Models with a ``quality`` form the plugin's rate ladder; the core's ladder is the
+    default codec of ``lic compress``. A stream records its model's id, and ``lic decompress``
+    loads that model when no ``--model`` is given.
+
+    :return: a list of model specs (may be empty).
     """

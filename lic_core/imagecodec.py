@@ -156,12 +156,18 @@ def read_stream(path: str | os.PathLike) -> bytes:
 
 
 def decompress_file(in_path: str | os.PathLike, out_path: str | os.PathLike, codec: torch.nn.Module | None = None) -> Header:
-    """Decode a ``.lic`` file to a PNG (written atomically; gray and 16-bit as they were read)."""
+    """Decode a ``.lic`` file to a PNG (written atomically; gray and 16-bit as they were read).
+
+    Without ``codec``, the shipped model the stream's header names is used.
+    """
     data = read_stream(in_path)
     if codec is None:
-        header, _ = bitstream.unpack(data)
-        named = f"it names model {header.model_id!r}" if header.model_id else "it names no model"
-        raise LicError(f"{in_path}: {named}; give the checkpoint that encoded it (--model CKPT)")
+        from lic_core.zoo import codec_for_stream
+
+        try:
+            codec = codec_for_stream(data)
+        except LicError as exc:
+            raise LicError(f"{in_path}: {exc}") from None
     x_hat, header = decode(data, codec)
     write_png(x_hat, out_path, header.channels, header.bit_depth)
     return header

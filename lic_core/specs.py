@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import importlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 KINDS: tuple[str, ...] = ("transform", "block", "entropy_model", "quantizer", "prepost", "loss")
@@ -88,3 +89,46 @@ class RecipeSpec:
         out = copy.deepcopy(dict(self.recipe))
         out.setdefault("name", self.name)
         return out
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A trained codec a plugin ships: a coding checkpoint inside one of its packages.
+
+    id:       ``"<plugin>.<name>"``; written in the header of every stream it encodes, so
+              that ``lic decompress`` finds the model without ``--model``.
+    weights:  ``"package:relative/path.safetensors"``, located with :mod:`importlib.resources`
+              (which imports that package only: keep its ``__init__`` light).
+    recipe:   the recipe it was trained from (listings; the checkpoint embeds the recipe itself).
+    quality:  its rank on the plugin's rate ladder (1 = lowest rate), what ``--quality`` picks;
+              ``None`` for a model that is not on a ladder.
+    lmbda:    the rate-distortion trade-off it was trained at; ``metric`` its distortion.
+    summary:  one line for listings.
+    """
+
+    id: str
+    weights: str
+    recipe: str = ""
+    quality: int | None = None
+    lmbda: float | None = None
+    metric: str = "mse"
+    summary: str = ""
+
+    def __post_init__(self) -> None:
+        if "." not in self.id:
+            raise ValueError(f"model id {self.id!r} must be namespaced as '<plugin>.<name>'")
+        if ":" not in self.weights:
+            raise ValueError(f"model {self.id!r}: weights {self.weights!r} must look like 'package:path/file.safetensors'")
+        if self.quality is not None and self.quality < 1:
+            raise ValueError(f"model {self.id!r}: quality must be 1 or more, got {self.quality}")
+
+    @property
+    def plugin(self) -> str:
+        return self.id.split(".", 1)[0]
+
+    def path(self) -> Path:
+        """Where the weights file is (it may be missing if the package was installed without it)."""
+        from importlib.resources import files
+
+        package, _, relative = self.weights.partition(":")
+        return Path(str(files(package).joinpath(relative)))

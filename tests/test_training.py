@@ -144,6 +144,20 @@ def test_killed_and_resumed_run_matches_uninterrupted(tiny_recipe, image_dir, tm
         Trainer(_config(tiny_recipe, image_dir, tmp_path / "b.safetensors", resume=True, lmbda=0.02))
 
 
+def test_init_fine_tunes_from_a_checkpoint_of_the_same_recipe_only(tiny_recipe, image_dir, tmp_path):
+    Trainer(_config(tiny_recipe, image_dir, tmp_path / "a.safetensors", steps=2)).run()
+    start = lic_core.load(tmp_path / "a.safetensors").state_dict()
+    tuned = Trainer(_config(tiny_recipe, image_dir, tmp_path / "b.safetensors", init=str(tmp_path / "a.safetensors"),
+                            lmbda=0.05, seed=7))  # fmt: skip
+    fresh = Trainer(_config(tiny_recipe, image_dir, tmp_path / "c.safetensors", seed=7))
+    params = [k for k, _ in tuned.codec.named_parameters()]
+    assert all(torch.equal(tuned.codec.state_dict()[k], start[k]) for k in params)
+    assert not all(torch.equal(fresh.codec.state_dict()[k], start[k]) for k in params)
+    other = {**tiny_recipe, "entropy_model": {**tiny_recipe["entropy_model"], "N": 2 * tiny_recipe["entropy_model"].get("N", 8)}}
+    with pytest.raises(LicError, match="another recipe"):
+        Trainer(_config(other, image_dir, tmp_path / "d.safetensors", init=str(tmp_path / "a.safetensors")))
+
+
 def test_cli_train_two_processes_on_cpu(tiny_recipe, image_dir, tmp_path):
     recipe = tmp_path / "tiny.json"
     recipe.write_text(json.dumps(tiny_recipe))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lic_core.hookspec import hookimpl
-from lic_core.specs import ComponentSpec, RecipeSpec
+from lic_core.specs import ComponentSpec, ModelSpec, RecipeSpec
 from lic_core.version import __version__
 
 requires_core = f"=={__version__}"
@@ -141,6 +141,16 @@ def lic_recipes() -> list[RecipeSpec]:
             "CompressAI's mbt2018-mean (MeanScaleHyperprior), N=128 M=192", MINNEN,
         ),
         RecipeSpec(
+            "core.mbt2018-mean-lite",
+            {
+                "transform": {"id": "core.gdn", "N": 64, "M": 96},
+                "entropy_model": {"id": "core.hyperprior", "N": 64, "mode": "mean-scale"},
+                "quantizer": {"id": "core.mixed"},
+            },
+            "mbt2018-mean at N=64 M=96 (1.76 M parameters): the default codec's recipe, about a second per Kodak image on 2 CPU cores",
+            MINNEN,
+        ),
+        RecipeSpec(
             "core.elic",
             {
                 "transform": {"id": "core.elic", "N": 192, "M": 320},
@@ -161,3 +171,18 @@ def lic_recipes() -> list[RecipeSpec]:
             "CompressAI's cheng2020-anchor-checkerboard (N=192), same parameters", HE2021,
         ),
     ]
+
+
+# The default codec: core.mbt2018-mean-lite trained at these lambdas (docs/zoo.md says how).
+DEFAULT_LAMBDAS = (0.0035, 0.0067, 0.013, 0.025)
+
+
+@hookimpl
+def lic_models() -> list[ModelSpec]:
+    return [
+        ModelSpec(
+            f"core.lite-q{q}", f"lic_core:weights/mbt2018-mean-lite-q{q}.safetensors", "core.mbt2018-mean-lite",
+            quality=q, lmbda=lmbda, summary=f"default codec, rate point {q} of {len(DEFAULT_LAMBDAS)} (MSE)",
+        )
+        for q, lmbda in enumerate(DEFAULT_LAMBDAS, start=1)
+    ]  # fmt: skip

@@ -9,34 +9,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compress", help="compress an image to a .lic file", description="Compress an image to a .lic file.")
     p.add_argument("image", help="input image (PNG, JPEG, ...; alpha is dropped, grayscale is kept)")
     p.add_argument("-o", "--output", required=True, help="output .lic file")
-    p.add_argument("--model", required=True, metavar="CKPT", help="lic checkpoint (.safetensors) to code with")
+    model = p.add_mutually_exclusive_group()
+    model.add_argument("--model", metavar="CKPT|ID", help="checkpoint (.safetensors) or shipped model id (lic models list)")
+    model.add_argument("--quality", type=int, metavar="Q",
+                       help="rate point of the default codec, 1 (smallest files) to the number of shipped points")
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     p.set_defaults(handler=compress)
 
     p = sub.add_parser("decompress", help="decompress a .lic file to PNG", description="Decompress a .lic file to a PNG image.")
     p.add_argument("stream", metavar="IN.lic", help="input .lic file")
     p.add_argument("-o", "--output", required=True, help="output PNG file")
-    p.add_argument("--model", metavar="CKPT", help="the checkpoint the stream was encoded with")
+    p.add_argument("--model", metavar="CKPT|ID", help="the checkpoint the stream was encoded with "
+                   "(default: the shipped model its header names)")
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     p.set_defaults(handler=decompress)
 
 
 def compress(args: argparse.Namespace) -> int:
-    from lic_core.checkpoint import load
     from lic_core.imagecodec import compress_file
+    from lic_core.zoo import load_codec
 
-    codec = load(args.model, device=args.device)
+    codec = load_codec(args.model, args.quality, device=args.device)
     result = compress_file(codec, args.image, args.output)
     note = " (alpha channel dropped)" if result.alpha_dropped else ""
-    print(f"{result.path}: {result.bytes} bytes, {result.bpp:.4f} bpp, {result.width}x{result.height}{note}")
+    model = f" with {codec.model_id}" if getattr(codec, "model_id", None) else ""
+    print(f"{result.path}: {result.bytes} bytes, {result.bpp:.4f} bpp, {result.width}x{result.height}{model}{note}")
     return 0
 
 
 def decompress(args: argparse.Namespace) -> int:
-    from lic_core.checkpoint import load
     from lic_core.imagecodec import decompress_file
+    from lic_core.zoo import load_codec
 
-    codec = load(args.model, device=args.device) if args.model else None
+    codec = load_codec(args.model, device=args.device) if args.model else None
     header = decompress_file(args.stream, args.output, codec)
     mode = {1: "gray", 3: "RGB"}[header.channels]
     print(f"{args.output}: {header.width}x{header.height} {mode}, {header.bit_depth}-bit PNG")

@@ -13,7 +13,7 @@ def register(sub) -> None:
         "per codec (checkpoints of one recipe and metric form one curve), per-image records, a table "
         "and an RD plot.",
     )
-    p.add_argument("checkpoints", nargs="*", help="coding checkpoints (.safetensors)")
+    p.add_argument("checkpoints", nargs="*", help="coding checkpoints (.safetensors) or shipped model ids (lic models list)")
     p.add_argument("--data", required=True, help="folder of test images (e.g. Kodak)")
     p.add_argument("--anchors", default="", help="classic codecs to measure with Pillow: jpeg,webp")
     p.add_argument("--qualities", default="", help="anchor quality sweep (default 5,10,20,...,90,95)")
@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from lic_core.evaluation.report import checkpoint_label, curve_of, slug, summarize, table
     from lic_core.evaluation.results import parse_curve_arg, read_curves, write_curve
     from lic_core.training.data import list_images
+    from lic_core.zoo import checkpoint_path
 
     names = [a.strip().lower() for a in args.anchors.split(",") if a.strip()]
     bad = [a for a in names if a not in anchor_mod.ANCHORS]
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     bar = tqdm(total=work, desc="eval", disable=not args.progress, dynamic_ncols=True)
     groups: dict[str, list[dict]] = {}
     per_image: dict[str, list[dict]] = {}
-    for ckpt in args.checkpoints:
+    for ckpt in map(checkpoint_path, args.checkpoints):
         name, info = checkpoint_label(read_metadata(ckpt), Path(ckpt))
         codec = load(ckpt, device=args.device)
         bar.set_description(f"eval {Path(ckpt).name}")

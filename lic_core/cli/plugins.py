@@ -87,6 +87,8 @@ def _list(args: argparse.Namespace) -> int:
         kinds: dict[str, int] = {}
         for c in r.components:
             kinds[c.kind] = kinds.get(c.kind, 0) + 1
+        if r.models:
+            kinds["shipped model"] = len(r.models)
         what = ", ".join(f"{n} {k}" for k, n in kinds.items()) if r.status == "ok" else _shorten(r.error, 70)
         rows.append([r.name, r.distribution, r.version, r.status, what])
     print(table(rows, ["NAME", "DISTRIBUTION", "VERSION", "STATUS", "COMPONENTS / ERROR"]))
@@ -110,6 +112,8 @@ def _show(args: argparse.Namespace) -> int:
             for c in record.components
         ]  # fmt: skip
         data["recipes"] = [{"name": r.name, "summary": r.summary, "paper": r.paper} for r in record.recipes]
+        data["models"] = [{"id": m.id, "recipe": m.recipe, "quality": m.quality, "lambda": m.lmbda,
+                           "summary": m.summary, "weights": m.weights} for m in record.models]  # fmt: skip
         print(json.dumps(data, indent=2, default=str))
         return 0
     out = [f"{record.name}  ({record.distribution} {record.version})  status: {record.status}"]
@@ -133,6 +137,10 @@ def _show(args: argparse.Namespace) -> int:
         out.append(f"  {r.name}  {r.summary}")
         if r.paper:
             out.append(f"      paper: {r.paper}")
+    if record.models:
+        out.append("\nshipped models:")
+    for m in sorted(record.models, key=lambda m: (m.quality or 0, m.id)):
+        out.append(f"  {m.id}  recipe {m.recipe}  {m.summary}")
     print("\n".join(out))
     return 0
 

@@ -25,7 +25,7 @@ KIND_CHECKS: dict[str, tuple[str, ...]] = {
     "loss": ("build", "objective", "gradients", "coding_state", "safetensors"),
 }
 #: checks of the plugin itself (the "component" of their result is the plugin name)
-PLUGIN_CHECKS: tuple[str, ...] = ("discovery", "light_entry")
+PLUGIN_CHECKS: tuple[str, ...] = ("discovery", "light_entry", "models")
 
 
 def _registry():

@@ -57,6 +57,7 @@ class TrainConfig:
     out: str | None = None
     state: str | None = None
     resume: bool = False
+    init: str | None = None
     device: str = "cpu"
     seed: int = 0
     val_dir: str | None = None
@@ -141,7 +142,12 @@ class Trainer:
 
         recipe = load_recipe(cfg.recipe)
         torch.manual_seed(cfg.seed)  # same initial weights on every rank
-        self.codec = compose(recipe).to(self.device).train()
+        self.codec = compose(recipe)
+        if cfg.init:  # fine-tuning: start from a coding checkpoint of the same recipe
+            from lic_core.checkpoint import load_weights
+
+            load_weights(self.codec, cfg.init)
+        self.codec = self.codec.to(self.device).train()
         self.recipe_name = str(self.codec.recipe.get("name") or "codec")
         self.out = Path(cfg.out or default_out(self.recipe_name, cfg.lmbda, cfg.metric))
         self.state_path = Path(cfg.state) if cfg.state else sibling(self.out, ".state.safetensors")
@@ -209,7 +215,7 @@ class Trainer:
     def _identity(self) -> dict[str, Any]:
         c = self.cfg
         return {"recipe": self.codec.recipe, "lmbda": c.lmbda, "metric": c.metric, "batch": c.batch,
-                "patch": c.patch, "seed": c.seed, "world": self.dist.world, "total": self.total}  # fmt: skip
+                "patch": c.patch, "seed": c.seed, "init": c.init, "world": self.dist.world, "total": self.total}  # fmt: skip
 
     def _rank_rng(self) -> dict[str, Tensor]:
         states = {"torch": torch.get_rng_state()}

@@ -1,7 +1,7 @@
 """Entry-point module of plugin ``fexm`` (light: no torch)."""
 
 from lic_core.hookspec import hookimpl
-from lic_core.specs import ComponentSpec, RecipeSpec
+from lic_core.specs import ComponentSpec, ModelSpec, RecipeSpec
 
 requires_core = ">=0.1,<0.2"
 PAPER = (
@@ -51,4 +51,15 @@ def lic_recipes() -> list[RecipeSpec]:
             "jiang-stf-small", _jiang("stf-small", True),
             f"the paper's pipeline, Proposed-Tiny modules, on stf-small (2 CPU cores; {note})", PAPER,
         ),
+    ]  # fmt: skip
+
+
+@hookimpl
+def lic_models() -> list[ModelSpec]:
+    return [
+        ModelSpec(
+            "fexm.jiang-tinylic-small", "lic_fexm:weights/jiang-tinylic-small-mse-0.0067.safetensors",
+            "jiang-tinylic-small", lmbda=0.0067,
+            summary="hybrid FExM+FRM+FEnM+QECM on tinylic-small, briefly trained on CPU (docs/zoo.md)",
+        )
     ]  # fmt: skip

@@ -1,0 +1,159 @@
+"""`make demo`: the main job a newcomer runs.
+
+1. lists the installed plugins (``lic plugins list``);
+2. composes the hybrid from its recipe (``lic compose jiang-tinylic-small --summary``);
+3. compresses Kodak images to ``.lic`` files and decompresses them (the model found from each
+   stream's header) with every shipped codec: the default codec's rate ladder and the
+   plugin-shipped hybrid;
+4. prints bpp/PSNR beside Pillow JPEG and WebP at matching rates, BD-rates against both,
+   and writes an RD plot with the published curves of ../shared/anchors.
+
+    python examples/demo.py [--data DIR] [--images N] [--hybrid-images N] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HYBRID_RECIPE = "jiang-tinylic-small"
+PUBLISHED = ("compressai-bmshj2018-hyperprior_mse_cpu.json", "compressai-mbt2018-mean_mse_cpu.json")
+SWEEP = (1, 3, 5, 8, 10, 12, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 95)
+
+
+def section(title: str) -> None:
+    print(f"\n== {title} " + "=" * max(0, 74 - len(title)), flush=True)
+
+
+def run_cli(*argv: str) -> None:
+    from lic_core.cli.main import main
+
+    print("$ lic " + " ".join(argv), flush=True)
+    if main(list(argv)) != 0:
+        raise SystemExit(f"demo: `lic {' '.join(argv)}` failed")
+
+
+def code_with(model_id: str, files: list[Path], out_dir: Path) -> dict:
+    """Compress and decompress ``files`` through .lic files; mean bpp (file size), PSNR and
+    times. Decoding checks the stream's latent check value, so a stream that does not decode
+    to exactly the encoder's latents stops the demo with an error."""
+    from lic_core.evaluation.metrics import psnr
+    from lic_core.imagecodec import compress_file, decompress_file
+    from lic_core.imageio import read_image
+    from lic_core.zoo import load_model
+
+    codec = load_model(model_id)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for f in files:
+        t0 = time.perf_counter()
+        done = compress_file(codec, f, out_dir / f"{f.stem}.lic")
+        t1 = time.perf_counter()
+        decompress_file(done.path, out_dir / f"{f.stem}.png")  # finds the model from the header
+        t2 = time.perf_counter()
+        x, x_hat = read_image(f)[0], read_image(out_dir / f"{f.stem}.png")[0]
+        rows.append({"bpp": done.bpp, "psnr": psnr(x, x_hat), "enc": t1 - t0, "dec": t2 - t1})
+    return {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]} | {"images": len(rows)}
+
+
+def anchor_sweep(files: list[Path], fmt: str) -> list[dict]:
+    from lic_core.evaluation import anchors
+    from lic_core.evaluation.codec_eval import read_image
+
+    images = [read_image(f) for f in files]
+    return anchors.sweep(images, fmt, SWEEP)
+
+
+def at_rate(sweep: list[dict], bpp: float) -> dict:
+    """The sweep point whose mean bpp is closest to ``bpp``."""
+    return min(sweep, key=lambda p: abs(p["bpp"] - bpp))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "kodak", help="Kodak folder")
+    parser.add_argument("--images", type=int, default=24, help="images coded by the default codec (default 24)")
+    parser.add_argument("--hybrid-images", type=int, default=4, help="images coded by the hybrid (default 4)")
+    parser.add_argument("--out", type=Path, default=ROOT / "out" / "demo", help="where streams, PNGs and the plot go")
+    args = parser.parse_args()
+
+    from lic_core.errors import LicError
+    from lic_core.evaluation.bdrate import bd_rate
+    from lic_core.evaluation.plot import plot_rd
+    from lic_core.evaluation.results import Curve, read_curves
+    from lic_core.training.data import list_images
+    from lic_core.zoo import ladder, list_models
+
+    try:
+        files = list_images(args.data, recursive=False)
+    except LicError as exc:
+        raise SystemExit(f"demo: {exc} (pass --data DIR with the Kodak images)") from None
+    started = time.perf_counter()
+
+    section("plugins")
+    run_cli("plugins", "list")
+    run_cli("models", "list")
+    section("the hybrid, composed from its recipe")
+    run_cli("recipes", "show", HYBRID_RECIPE)
+    run_cli("compose", HYBRID_RECIPE, "--summary")
+
+    rows: list[tuple[str, str, dict]] = []
+    section(f"coding {min(args.images, len(files))} Kodak images with the default codec")
+    for spec in ladder():
+        r = code_with(spec.id, files[: args.images], args.out / spec.id)
+        rows.append(("lic default (mbt2018-mean-lite)", f"q={spec.quality}", r))
+        print(f"  {spec.id}: {r['bpp']:.4f} bpp, {r['psnr']:.2f} dB, encode {r['enc']:.2f} s, decode {r['dec']:.2f} s per image", flush=True)
+    hybrid = [m for m in list_models() if m.recipe == HYBRID_RECIPE and m.path().is_file()]
+    hybrid_files = files[: args.hybrid_images]
+    for spec in hybrid:
+        section(f"coding {len(hybrid_files)} Kodak images with the hybrid {spec.id}")
+        r = code_with(spec.id, hybrid_files, args.out / spec.id)
+        rows.append((f"hybrid {HYBRID_RECIPE}", f"λ={spec.lmbda:g}", r))
+        print(f"  {spec.id}: {r['bpp']:.4f} bpp, {r['psnr']:.2f} dB, encode {r['enc']:.2f} s, decode {r['dec']:.2f} s per image", flush=True)
+
+    section("Pillow JPEG and WebP at matching rates (same images)")
+    sweeps = {fmt: anchor_sweep(files[: args.images], fmt) for fmt in ("jpeg", "webp")}
+    hybrid_sweeps = {fmt: anchor_sweep(hybrid_files, fmt) for fmt in ("jpeg", "webp")} if hybrid else {}
+    head = f"{'codec':34s} {'point':>8s} {'bpp':>7s} {'PSNR':>7s} {'JPEG@bpp':>16s} {'WebP@bpp':>16s} {'enc s':>6s} {'dec s':>6s}"
+    print(head + "\n" + "-" * len(head))
+    for name, point, r in rows:
+        ref = hybrid_sweeps if name.startswith("hybrid") else sweeps
+        j, w = at_rate(ref["jpeg"], r["bpp"]), at_rate(ref["webp"], r["bpp"])
+        print(f"{name:34s} {point:>8s} {r['bpp']:7.4f} {r['psnr']:7.2f} "
+              f"{j['psnr-rgb']:6.2f}@{j['bpp']:.3f} {w['psnr-rgb']:7.2f}@{w['bpp']:.3f} {r['enc']:6.2f} {r['dec']:6.2f}")
+    ours = [r for name, _, r in rows if not name.startswith("hybrid")]
+    if len(ours) >= 2:
+        bpp, psnr = [r["bpp"] for r in ours], [r["psnr"] for r in ours]
+        for fmt, label in (("jpeg", "JPEG"), ("webp", "WebP")):
+            s = sweeps[fmt]
+            try:
+                value = f"{bd_rate([p['bpp'] for p in s], [p['psnr-rgb'] for p in s], bpp, psnr, method='pchip'):+.1f}%"
+            except ValueError as exc:
+                value = f"undefined ({exc})"
+            print(f"BD-rate of the default codec against Pillow {label}: {value} (pchip, {len(files[: args.images])} images)")
+
+    curves = [Curve("lic default (mbt2018-mean-lite)", "", {"bpp": [r["bpp"] for r in ours], "psnr-rgb": [r["psnr"] for r in ours]})]
+    curves += [Curve(f"{name} ({r['images']} images)", "", {"bpp": [r["bpp"]], "psnr-rgb": [r["psnr"]]})
+               for name, _, r in rows if name.startswith("hybrid")]  # fmt: skip
+    curves += [Curve(f"{label} (Pillow)", "", {"bpp": [p["bpp"] for p in sweeps[fmt]], "psnr-rgb": [p["psnr-rgb"] for p in sweeps[fmt]]})
+               for fmt, label in (("jpeg", "JPEG"), ("webp", "WebP"))]  # fmt: skip
+    anchors_dir = ROOT.parent / "shared" / "anchors" / "compressai-kodak"
+    published = [c for name in PUBLISHED if (anchors_dir / name).is_file() for c in read_curves(anchors_dir / name)]
+    args.out.mkdir(parents=True, exist_ok=True)
+    for c in curves:  # only the low-rate part of the sweeps is of interest next to ours
+        keep = [i for i, b in enumerate(c.bpp) if b <= 2.0]
+        c.results = {k: [v[i] for i in keep] for k, v in c.results.items()}
+    plot = plot_rd(curves, args.out / "rd-kodak.png", published, title=f"Kodak ({min(args.images, len(files))} images)")
+    (args.out / "demo.json").write_text(json.dumps({"rows": [{"codec": n, "point": p, **r} for n, p, r in rows],
+                                                    "anchors": sweeps}, indent=1) + "\n")  # fmt: skip
+    print(f"\nwrote {plot} and {args.out / 'demo.json'}; streams and PNGs under {args.out}")
+    print(f"demo done in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
