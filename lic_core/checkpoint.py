@@ -133,7 +133,7 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> torch.n
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"{path}: lic.recipe is not valid JSON ({exc})") from None
     try:
-        codec = lic_core.compose(recipe)
+        codec = lic_core.compose(recipe, training=False)
     except LicError as exc:
         raise CheckpointError(f"{path}: cannot rebuild its recipe: {exc}") from None
     try:

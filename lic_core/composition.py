@@ -157,8 +157,13 @@ def create(component_id: str, *args: Any, **params: Any) -> Any:
     return resolve({"id": component_id, **params}, None, component_id)(*args)
 
 
-def compose(source: Any):
-    """Build a :class:`~lic_core.codec.Codec` from a recipe (mapping, file or name)."""
+def compose(source: Any, training: bool = True):
+    """Build a :class:`~lic_core.codec.Codec` from a recipe (mapping, file or name).
+
+    ``training=False`` builds a codec for coding only: the recipe's loss terms (training-only
+    modules, such as CCA's auxiliary entropy model) are recorded in its recipe but neither
+    resolved nor built, so their plugins need not be installed.
+    """
     from lic_core.codec import Codec
 
     recipe = load_recipe(source)
@@ -175,7 +180,7 @@ def compose(source: Any):
     transform_ref = resolve(recipe["transform"], "transform", "transform")
     entropy_ref = resolve(recipe["entropy_model"], "entropy_model", "entropy_model")
     quantizer_ref = resolve(recipe.get("quantizer", DEFAULT_QUANTIZER), "quantizer", "quantizer")
-    loss_refs = [resolve(e, "loss", f"losses[{i}]") for i, e in enumerate(recipe.get("losses", []))]
+    loss_refs = [resolve(e, "loss", f"losses[{i}]") for i, e in enumerate(recipe.get("losses", []))] if training else []
 
     stages, in_channels, in_stride = [], 3, 1
     layout: Mapping[str, Any] = {"producer": "image"}
@@ -206,7 +211,7 @@ def compose(source: Any):
         "entropy_model": entropy_ref.to_recipe(),
         "quantizer": quantizer_ref.to_recipe(),
         "prepost": [r.to_recipe() for r in stage_refs],
-        "losses": [r.to_recipe() for r in loss_refs],
+        "losses": [r.to_recipe() for r in loss_refs] if training else list(recipe.get("losses", [])),
     }
     codec = Codec(transform, entropy_model, quantizer_ref(), stages, [r() for r in loss_refs], recipe=normalized)
     for term in codec.losses:

@@ -53,6 +53,19 @@ def test_training_only_modules_are_not_saved(tiny_recipe, tmp_path):
     assert any(k.endswith("_quantized_cdf") for k in keys)  # ready to code once loaded
 
 
+def test_loading_for_coding_builds_no_loss_terms_even_when_their_plugin_is_missing(tiny_recipe, tmp_path):
+    codec = lic_core.compose({**tiny_recipe, "losses": [{"id": "core.rd", "weight": 0.5}]}).eval()
+    assert len(codec.losses) == 1
+    codec.update(force=True)
+    codec.recipe["losses"] = [{"id": "gone.aux", "weight": 1.0}]  # as if trained with an uninstalled plugin
+    checkpoint.save_codec(codec, tmp_path / "c.safetensors")
+    loaded = lic_core.load(tmp_path / "c.safetensors")
+    assert len(loaded.losses) == 0 and loaded.recipe["losses"] == [{"id": "gone.aux", "weight": 1.0}]
+    x = torch.rand(1, 3, 64, 64)
+    assert torch.equal(lic_core.decompress_image(lic_core.compress_image(codec, x), loaded),
+                       lic_core.decompress_image(lic_core.compress_image(loaded, x), codec))  # fmt: skip
+
+
 def test_checkpoint_saved_before_update_gets_its_tables(tiny_recipe, tmp_path):
     torch.manual_seed(0)
     codec = lic_core.compose(tiny_recipe)

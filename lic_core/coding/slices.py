@@ -26,11 +26,14 @@ previously decoded slices. An entropy model opts in by implementing
 - ``slice_model(support)`` returns a fresh :class:`SliceModel` (new weights, same structure)
   in which slice ``i`` is predicted from the side and the decoded slices ``support[i]``
   (each index ``< i``). ``previous_support(n)`` reproduces the entropy model itself,
-  ``skip_previous_support(n)`` is CCA's auxiliary model.
+  ``skip_previous_support(n)`` is CCA's auxiliary model. A model that caps its own context
+  applies the same cap to ``support`` (for example, at most the first ``k`` slices of each
+  set), so that ``previous_support(n)`` still reproduces it.
 
 A :class:`SliceModel` maps ``(y, side, quantizer)`` to a :class:`SliceOutput`: the Gaussian
 likelihoods of each slice of ``y`` (train-time rate values from the quantizer) and the decoded
-slices it had to compute (only those some later slice uses, unless it was asked for all).
+slices it had to compute (only those some later slice uses, :func:`used_slices`, unless it was
+asked for all).
 Entropy models built on :class:`~lic_core.coding.channel_groups.ChannelGroupsCoder` get one
 by wrapping a fresh coder with the wanted ``support`` in :class:`CoderSliceModel`.
 """
@@ -123,6 +126,12 @@ def check_support(support: Sequence[Sequence[int]], n: int) -> tuple[tuple[int, 
         if any(j < 0 or j >= i for j in s):
             raise ValueError(f"slice {i} may only use earlier slices as context, got {list(s)}")
     return out
+
+
+def used_slices(support: Sequence[Sequence[int]]) -> frozenset[int]:
+    """The slices some slice sees as context: a model that only needs likelihoods computes the
+    decoded value (for example latent residual prediction) of these slices only."""
+    return frozenset(int(j) for s in support for j in s)
 
 
 @dataclass

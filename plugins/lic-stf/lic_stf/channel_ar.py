@@ -7,10 +7,16 @@ authors keep the *first* six): ``mu = cc_mean([means, support])``,
 GELU). After coding, latent residual prediction adds ``0.5 * tanh(lrp([means, support,
 y_hat_i]))`` to the slice. Coding runs through the core's
 :class:`~lic_core.coding.channel_groups.ChannelGroupsCoder`.
+
+The model implements the core's sliced-entropy-model protocol
+(:class:`~lic_core.coding.slices.SlicedEntropyModel`), so that training objectives such as
+the CCA loss can build a second model of its structure with another context: a support set
+is capped the way the model caps its own (the first ``max_support`` slices of each set).
 """
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any, Callable, Sequence
 
 import torch
@@ -18,7 +24,14 @@ from torch import Tensor, nn
 
 from lic_core.coding.channel_groups import ChannelGroupsCoder
 from lic_core.coding.parts import GaussianLatent, HyperSide
-from lic_core.coding.slices import even_groups
+from lic_core.coding.slices import (
+    CoderSliceModel,
+    SliceModel,
+    check_support,
+    even_groups,
+    previous_support,
+    used_slices,
+)
 from lic_core.interfaces import EntropyModel, Quantizer
 
 WIDTHS = (224, 176, 128, 64)
@@ -37,18 +50,21 @@ class LRPSliceCoder(nn.Module):
     """One slice: Gaussian from the mean/scale nets, then latent residual prediction.
 
     ``side`` is ``[scales (M), means (M), support slices]``; the returned ``y_hat`` includes the
-    LRP term, so later slices see it as their support (as in STF).
+    LRP term, so later slices see it as their support (as in STF). ``refine=False`` drops the
+    LRP (a likelihood-only slice model whose slice no later slice sees).
     """
 
     num_streams = 1
 
-    def __init__(self, M: int, support: int, channels: int, widths: Sequence[int], latent: GaussianLatent) -> None:
+    def __init__(
+        self, M: int, support: int, channels: int, widths: Sequence[int], latent: GaussianLatent, refine: bool = True
+    ) -> None:
         super().__init__()
         self.M = M
         self.cc_mean = conv_stack(M + support, channels, widths)
         self.cc_scale = conv_stack(M + support, channels, widths)
-        self.lrp = conv_stack(M + support + channels, channels, widths)
-        self.__dict__["_latent"] = latent  # shared, registered by the entropy model
+        self.lrp = conv_stack(M + support + channels, channels, widths) if refine else None
+        self.__dict__["_latent"] = latent  # shared, registered by its owner (entropy model or slice coder)
 
     def _params(self, side: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         scales, rest = side[:, : self.M], side[:, self.M :]
@@ -57,6 +73,8 @@ class LRPSliceCoder(nn.Module):
         return self.cc_scale(torch.cat([scales, support], dim=1)), self.cc_mean(mean_support), mean_support
 
     def _refine(self, y_hat: Tensor, mean_support: Tensor) -> Tensor:
+        if self.lrp is None:
+            return y_hat
         return y_hat + 0.5 * torch.tanh(self.lrp(torch.cat([mean_support, y_hat], dim=1)))
 
     def forward(self, y: Tensor, side: Tensor, quantizer: Quantizer) -> tuple[Tensor, Tensor]:
@@ -77,6 +95,10 @@ class LRPSliceCoder(nn.Module):
 
 class ChannelAREntropyModel(EntropyModel):
     """STF's entropy model (see the module doc).
+
+    A :class:`~lic_core.coding.slices.SlicedEntropyModel`: ``forward`` returns ``"side"``, the
+    hyper synthesis ``[scales, means]`` (the slice coders' side input), and :meth:`slice_model`
+    builds a fresh coder of the same structure.
 
     Args:
         M: latent channels.
@@ -99,25 +121,50 @@ class ChannelAREntropyModel(EntropyModel):
         super().__init__()
         if M % slices:
             raise ValueError(f"M={M} must split into {slices} equal slices")
+        if max_support < 0:
+            raise ValueError(f"max_support must be >= 0, got {max_support}")
         if hyper is None:
             from lic_stf.transform import STFHyper
 
             hyper = STFHyper
         self.latent_channels = M
         self.groups = even_groups(M, slices)
+        self.max_support = int(max_support)
+        self._widths = tuple(int(w) for w in widths)
+        self._levels = int(levels)
         self.side = HyperSide(hyper(in_channels=M, out_channels=2 * M))
         self.stride = self.side.stride
         self.y = GaussianLatent(levels)
-        s = M // slices
-        support = [list(range(min(i, max_support))) for i in range(slices)]
-        coders = [LRPSliceCoder(M, s * len(sup), s, widths, self.y) for sup in support]
+        self.coder = self._coder(self.capped(previous_support(slices)), refine=range(slices))
+
+    def capped(self, support: Sequence[Sequence[int]]) -> tuple[tuple[int, ...], ...]:
+        """Each slice's support cut to its first ``max_support`` slices (the model's own cap)."""
+        return tuple(s[: self.max_support] for s in check_support(support, len(self.groups)))
+
+    def slice_model(self, support: Sequence[Sequence[int]]) -> SliceModel:
+        """A fresh slice model (own weights) in which slice ``i`` sees the capped ``support[i]``;
+        it only needs likelihoods, so only the slices some slice sees get LRP."""
+        support = self.capped(support)
+        return CoderSliceModel(self._coder(support, used_slices(support), GaussianLatent(self._levels)))
+
+    def _coder(
+        self, support: Sequence[Sequence[int]], refine: Container[int], latent: GaussianLatent | None = None
+    ) -> ChannelGroupsCoder:
+        """Slice coders for ``support`` (already capped), LRP on the slices in ``refine``.
+        ``latent``: a Gaussian the coder registers as its own (default: the shared ``self.y``)."""
+        gaussian = self.y if latent is None else latent
+        s = self.groups[0]
+        coders = [
+            LRPSliceCoder(self.latent_channels, s * len(sup), s, self._widths, gaussian, refine=i in refine)
+            for i, sup in enumerate(support)
+        ]
         contexts = [nn.Identity() if sup else None for sup in support]
-        self.coder = ChannelGroupsCoder(self.groups, contexts, coders, support=support, merge="side-ctx")
+        return ChannelGroupsCoder(self.groups, contexts, coders, support=support, merge="side-ctx", latent=latent)
 
     def forward(self, y: Tensor) -> dict[str, Any]:
         params, z_lik = self.side(y, self.quantizer)
         y_hat, y_lik = self.coder(y, params, self.quantizer)
-        return {"y_hat": y_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
+        return {"y_hat": y_hat, "likelihoods": {"y": y_lik, "z": z_lik}, "side": params}
 
     def compress(self, y: Tensor) -> dict[str, Any]:
         params, z_strings = self.side.compress(y, self.quantizer)

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from lic_core.coding.parts import GaussianLatent
-from lic_core.coding.slices import SliceModel, SliceOutput, check_support
+from lic_core.coding.slices import SliceModel, SliceOutput, check_support, used_slices
 from lic_core.interfaces import Quantizer
 from lic_core.layers.naf import NAFStack
 
@@ -57,7 +57,7 @@ class ChannelARSlices(SliceModel):
             raise ValueError(f"refine must be 'all' or 'used', got {refine!r}")
         self.groups = tuple(int(g) for g in groups)
         self.support = check_support(support, len(self.groups))
-        used = {j for s in self.support for j in s}
+        used = used_slices(self.support)
         self.refined = tuple(refine == "all" or i in used for i in range(len(self.groups)))
         ins = [side_channels + sum(self.groups[j] for j in s) for s in self.support]
         self.mean_features = nn.ModuleList(NAFStack(c, c, width, depth) for c in ins)
