@@ -8,7 +8,7 @@ DATA=${DATA:-../shared/data/train}
 KODAK=${KODAK:-../shared/data/kodak}
 OUT=${OUT:-runs/cmp}
 LIC=${LIC:-.venv/bin/lic}
-STEPS=${STEPS:-500}
+STEPS=${STEPS:-400}
 export OMP_NUM_THREADS=1
 for R in tinylic-small jiang-tinylic-small; do
   "$LIC" train $R --data "$DATA" --lambda 0.0067 --steps "$STEPS" --batch 8 --patch 128 --lr 3e-4 \

@@ -174,7 +174,7 @@ def lic_recipes() -> list[RecipeSpec]:
 
 
 # The default codec: core.mbt2018-mean-lite trained at these lambdas (docs/zoo.md says how).
-DEFAULT_LAMBDAS = (0.0035, 0.0067, 0.013, 0.025)
+DEFAULT_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013)
 
 
 @hookimpl

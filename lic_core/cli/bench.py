@@ -14,7 +14,7 @@ def register(sub) -> None:
         "model of the same architecture holding the same weights (medians over repeats, ratios). "
         "Writes JSON and a markdown table.",
     )
-    p.add_argument("models", nargs="+", help="coding checkpoints (.safetensors) or recipes")
+    p.add_argument("models", nargs="+", help="coding checkpoints (.safetensors), shipped model ids or recipes (random weights)")
     p.add_argument("--data", default=None, help="images to code (default: ../shared/data/kodak when present)")
     p.add_argument("--images", type=int, default=4, help="first N images (default 4)")
     p.add_argument("--size", type=int, default=0, help="center-crop images to SIZE x SIZE (0: full images)")
@@ -47,12 +47,14 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     import lic_core
+    from lic_core.discovery import get_registry
     from lic_core.errors import LicError
     from lic_core.evaluation.bench import markdown, measure, measure_side_by_side, pad_to, ratios
     from lic_core.evaluation.codec_eval import read_image
     from lic_core.evaluation.reference import compressai_twin, forward_gap
     from lic_core.evaluation.report import slug
     from lic_core.training.data import list_images
+    from lic_core.zoo import load_model
 
     torch.set_num_threads(max(1, args.threads))
     data = args.data or _default_data()
@@ -72,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     for spec in args.models:
         if spec.endswith(".safetensors"):
             codec = lic_core.load(spec, device=args.device)
+        elif spec in get_registry().models:
+            codec = load_model(spec, device=args.device)
         else:
             torch.manual_seed(args.seed)
             codec = lic_core.compose(spec).to(args.device).eval()

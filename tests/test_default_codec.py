@@ -1,0 +1,65 @@
+"""The default codec shipped with lic-core: `lic compress` without --model, --quality, and
+`lic decompress` finding the model from the stream's header."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lic_core import bitstream, zoo
+from lic_core.cli.main import main
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory):
+    """A smooth, photo-like RGB image (gradients, a few edges and mild noise)."""
+    root = tmp_path_factory.mktemp("default")
+    h, w = 72, 104
+    yy, xx = np.mgrid[0:h, 0:w] / np.array([h, w])[:, None, None]
+    rgb = np.stack([0.5 + 0.4 * np.sin(6 * xx + 2 * yy), 0.4 + 0.3 * np.cos(4 * yy), 0.3 + 0.5 * xx * yy], -1)
+    rgb[20:40, 30:60] *= 0.5
+    rgb += np.random.default_rng(0).normal(0, 0.02, rgb.shape)
+    Image.fromarray((rgb.clip(0, 1) * 255).round().astype(np.uint8)).save(root / "photo.png")
+    return root
+
+
+def _run(capsys, *argv) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_core_ships_a_ladder_of_at_least_four_rate_points_within_40_mb():
+    steps = zoo.ladder()
+    assert len(steps) >= 4 and [m.quality for m in steps] == list(range(1, len(steps) + 1))
+    assert all(m.path().is_file() for m in steps), "run examples/zoo/train_default_codec.sh (docs/zoo.md)"
+    shipped = {m.path() for m in zoo.list_models() if m.path().is_file()}
+    assert sum(p.stat().st_size for p in shipped) <= 40 * 2**20
+
+
+def test_compress_without_model_uses_the_middle_quality_and_decompress_finds_it(photo, capsys):
+    code, out, err = _run(capsys, "compress", photo / "photo.png", "-o", photo / "photo.lic")
+    assert code == 0, err
+    middle = zoo.model_for_quality().id
+    assert f"with {middle}" in out
+    header, _ = bitstream.unpack((photo / "photo.lic").read_bytes())
+    assert header.model_id == middle
+    code, out, err = _run(capsys, "decompress", photo / "photo.lic", "-o", photo / "photo.out.png")
+    assert code == 0, err
+    with Image.open(photo / "photo.out.png") as a, Image.open(photo / "photo.png") as b:
+        assert a.size == b.size
+        error = np.abs(np.asarray(a, dtype=float) - np.asarray(b, dtype=float)).mean()
+    assert error < 20  # a trained codec: close to the input, not a garbage image
+
+
+def test_quality_orders_the_rate_and_bad_quality_is_a_one_line_error(photo, capsys):
+    sizes = []
+    for q in (1, len(zoo.ladder())):
+        code, _, err = _run(capsys, "compress", photo / "photo.png", "-o", photo / f"q{q}.lic", "--quality", q)
+        assert code == 0, err
+        sizes.append((photo / f"q{q}.lic").stat().st_size)
+    assert sizes[0] < sizes[1]
+    code, _, err = _run(capsys, "compress", photo / "photo.png", "-o", photo / "bad.lic", "--quality", 99)
+    assert code == 1 and "--quality must be one of" in err and err.count("\n") == 1
+    assert not (photo / "bad.lic").exists()
