@@ -31,8 +31,9 @@ def register(sub) -> None:
     p.add_argument("--out", help="coding checkpoint to write (default RECIPE-METRIC-LAMBDA.safetensors)")
     p.add_argument("--state", help="training-state file (default OUT with .state.safetensors)")
     p.add_argument("--resume", action="store_true", help="continue from the training-state file")
-    p.add_argument("--init", metavar="CKPT",
-                   help="start from this coding checkpoint of the same recipe (fine-tune, e.g. to another lambda)")
+    p.add_argument("--init", metavar="CKPT|ID",
+                   help="start from this coding checkpoint or shipped model of the same recipe (fine-tune, "
+                   "e.g. to another lambda)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--nproc", type=int, default=1, help="processes (DDP; gloo on CPU, NCCL on CUDA)")
     p.add_argument("--seed", type=int, default=0)

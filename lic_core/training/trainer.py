@@ -145,8 +145,9 @@ class Trainer:
         self.codec = compose(recipe)
         if cfg.init:  # fine-tuning: start from a coding checkpoint of the same recipe
             from lic_core.checkpoint import load_weights
+            from lic_core.zoo import checkpoint_path
 
-            load_weights(self.codec, cfg.init)
+            load_weights(self.codec, checkpoint_path(cfg.init))
         self.codec = self.codec.to(self.device).train()
         self.recipe_name = str(self.codec.recipe.get("name") or "codec")
         self.out = Path(cfg.out or default_out(self.recipe_name, cfg.lmbda, cfg.metric))
