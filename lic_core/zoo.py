@@ -55,11 +55,13 @@ def weights_path(key: str) -> Path:
     return path
 
 
+def _names_a_file(arg: str | os.PathLike) -> bool:
+    return Path(arg).is_file() or str(arg).endswith(".safetensors")
+
+
 def checkpoint_path(arg: str | os.PathLike) -> Path:
     """A checkpoint file as given, or the weights file of the shipped model ``arg`` names."""
-    if Path(arg).is_file() or str(arg).endswith(".safetensors"):
-        return Path(arg)
-    return weights_path(str(arg))
+    return Path(arg) if _names_a_file(arg) else weights_path(str(arg))
 
 
 def load_model(key: str, device: str = "cpu"):
@@ -80,8 +82,7 @@ def load_codec(model: str | os.PathLike | None = None, quality: int | None = Non
         return load_model(model_for_quality(quality).id, device)
     if quality is not None:
         raise LicError("give --model or --quality, not both")
-    path = checkpoint_path(model)
-    return load(path, device=device) if path == Path(model) else load_model(str(model), device)
+    return load(model, device=device) if _names_a_file(model) else load_model(str(model), device)
 
 
 def codec_for_stream(data: bytes, device: str = "cpu"):
