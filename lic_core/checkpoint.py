@@ -121,27 +121,35 @@ def read_metadata(path: str | os.PathLike) -> dict[str, str]:
     return meta
 
 
-def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> torch.nn.Module:
-    """Rebuild the codec a checkpoint was saved from, ready to code, in eval mode on ``device``."""
-    from safetensors.torch import load_file
-
-    import lic_core
-
-    meta = read_metadata(path)
+def _recipe(path: str | os.PathLike, meta: Mapping[str, str]) -> dict[str, Any]:
     try:
-        recipe = json.loads(meta["lic.recipe"])
+        return json.loads(meta["lic.recipe"])
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"{path}: lic.recipe is not valid JSON ({exc})") from None
-    try:
-        codec = lic_core.compose(recipe, training=False)
-    except LicError as exc:
-        raise CheckpointError(f"{path}: cannot rebuild its recipe: {exc}") from None
+
+
+def _load_tensors(codec: torch.nn.Module, path: str | os.PathLike) -> None:
+    """Read the file's tensors and load them into ``codec`` after checking keys and shapes."""
+    from safetensors.torch import load_file
+
     try:
         state = load_file(str(path), device="cpu")
     except Exception as exc:
         raise CheckpointError(f"{path}: cannot read its tensors ({_one_line(exc)})") from None
     check_state(codec.coding_state_dict(), state, str(path))
     codec.load_state_dict(state)
+
+
+def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """Rebuild the codec a checkpoint was saved from, ready to code, in eval mode on ``device``."""
+    import lic_core
+
+    meta = read_metadata(path)
+    try:
+        codec = lic_core.compose(_recipe(path, meta), training=False)
+    except LicError as exc:
+        raise CheckpointError(f"{path}: cannot rebuild its recipe: {exc}") from None
+    _load_tensors(codec, path)
     if not has_tables(codec):
         codec.update()
     codec.checkpoint_metadata = meta
@@ -155,21 +163,11 @@ def load_weights(codec: torch.nn.Module, path: str | os.PathLike) -> dict[str, s
 
     :return: the checkpoint's metadata.
     """
-    from safetensors.torch import load_file
-
     meta = read_metadata(path)
-    try:
-        recipe = json.loads(meta["lic.recipe"])
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{path}: lic.recipe is not valid JSON ({exc})") from None
+    recipe = _recipe(path, meta)
     if recipe_digest(recipe) != recipe_digest(codec.recipe):
         raise CheckpointError(f"{path} was saved from another recipe ({recipe.get('name', 'unnamed')}) than this codec's")
-    try:
-        state = load_file(str(path), device="cpu")
-    except Exception as exc:
-        raise CheckpointError(f"{path}: cannot read its tensors ({_one_line(exc)})") from None
-    check_state(codec.coding_state_dict(), state, str(path))
-    codec.load_state_dict(state)
+    _load_tensors(codec, path)
     return meta
 
 

@@ -205,34 +205,25 @@ class Registry:
         return out
 
     def _validate(self, record: PluginRecord, components: list, recipes: list, models: list) -> None:
-        for spec in components:
-            if not isinstance(spec, ComponentSpec):
-                raise TypeError(f"lic_components returned {type(spec).__name__}, expected ComponentSpec")
-            if spec.plugin != record.name:
-                raise ValueError(f"component id {spec.id!r} must start with '{record.name}.'")
-            if spec.id in self.components:
-                other = self.plugins[self._component_owner[spec.id]].distribution
-                raise ValueError(
-                    f"duplicate component id {spec.id!r}: provided by distributions {other!r} and {record.distribution!r}"
-                )
-        for recipe in recipes:
-            if not isinstance(recipe, RecipeSpec):
-                raise TypeError(f"lic_recipes returned {type(recipe).__name__}, expected RecipeSpec")
-            if recipe.name in self.recipes:
-                other = self.plugins[self._recipe_owner[recipe.name]].distribution
-                raise ValueError(
-                    f"duplicate recipe {recipe.name!r}: provided by distributions {other!r} and {record.distribution!r}"
-                )
-        for model in models:
-            if not isinstance(model, ModelSpec):
-                raise TypeError(f"lic_models returned {type(model).__name__}, expected ModelSpec")
-            if model.plugin != record.name:
-                raise ValueError(f"model id {model.id!r} must start with '{record.name}.'")
-            if model.id in self.models:
-                other = self.plugins[self._model_owner[model.id]].distribution
-                raise ValueError(
-                    f"duplicate model id {model.id!r}: provided by distributions {other!r} and {record.distribution!r}"
-                )
+        """Each hook returned its spec type, namespaced ids (recipe names are free) and no
+        key another plugin already provides."""
+        kinds = (
+            ("lic_components", components, ComponentSpec, "component id", self.components, self._component_owner),
+            ("lic_recipes", recipes, RecipeSpec, "recipe", self.recipes, self._recipe_owner),
+            ("lic_models", models, ModelSpec, "model id", self.models, self._model_owner),
+        )
+        for hook, specs, spec_type, what, table, owners in kinds:
+            for spec in specs:
+                if not isinstance(spec, spec_type):
+                    raise TypeError(f"{hook} returned {type(spec).__name__}, expected {spec_type.__name__}")
+                key = spec.name if spec_type is RecipeSpec else spec.id
+                if spec_type is not RecipeSpec and spec.plugin != record.name:
+                    raise ValueError(f"{what} {key!r} must start with '{record.name}.'")
+                if key in table:
+                    other = self.plugins[owners[key]].distribution
+                    raise ValueError(
+                        f"duplicate {what} {key!r}: provided by distributions {other!r} and {record.distribution!r}"
+                    )
 
     # -- lookup --------------------------------------------------------------------------
     def owner(self, component_id: str) -> PluginRecord:
