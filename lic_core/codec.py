@@ -15,6 +15,7 @@ from lic_core.coding.tables import update_tables
 from lic_core.interfaces import EntropyModel, LossTerm, PrePost, Quantizer, Transform
 
 TRAINING_ONLY_PREFIXES = ("losses.",)
+TABLE_BUFFERS = ("_quantized_cdf", "_offset", "_cdf_length", "scale_table")  # sized by update()
 
 
 class Codec(CompressionModel):
@@ -100,10 +101,18 @@ class Codec(CompressionModel):
         return {k: v for k, v in self.state_dict().items() if not k.startswith(TRAINING_ONLY_PREFIXES)}
 
     def load_state_dict(self, state_dict: Mapping[str, Tensor], strict: bool = True):  # type: ignore[override]
-        """CompressAI's loader (resizes CDF buffers); loss-term weights may be absent."""
+        """CompressAI's loader; loss-term weights may be absent. Coder tables take the size
+        they have in ``state_dict`` even when this codec's are already filled (CompressAI only
+        resizes empty ones, so resuming a run whose tables grew would fail)."""
         state = dict(state_dict)
+        own = self.state_dict()
         if not any(k.startswith(TRAINING_ONLY_PREFIXES) for k in state):
-            state.update({k: v for k, v in self.state_dict().items() if k.startswith(TRAINING_ONLY_PREFIXES)})
+            state.update({k: v for k, v in own.items() if k.startswith(TRAINING_ONLY_PREFIXES)})
+        for key, value in state.items():
+            module_name, _, buffer = key.rpartition(".")
+            if buffer in TABLE_BUFFERS and key in own and own[key].shape != value.shape:
+                old = own[key]
+                self.get_submodule(module_name).register_buffer(buffer, old.new_empty(value.shape))
         return super().load_state_dict(state, strict=strict)
 
     def save(self, path, **metadata: Any) -> None:

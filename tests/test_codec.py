@@ -77,3 +77,18 @@ def test_quantizers_differ_in_training_and_agree_in_eval(quantizer):
     assert x.grad is not None and torch.all(x.grad != 0)
     r2, h2 = q.eval()(x, means)
     assert torch.equal(r2, h2) and torch.equal(h2, torch.round(x - means) + means)
+
+
+def test_loading_resizes_coder_tables_that_are_already_filled(tiny_recipe):
+    """Resuming after --init: the codec's tables are filled, the saved ones have other sizes."""
+    a, b = lic_core.compose(tiny_recipe), lic_core.compose(tiny_recipe)
+    a.update(force=True)
+    with torch.no_grad():
+        for name, p in b.named_parameters():
+            if name.endswith("quantiles"):
+                p.mul_(4)  # wider value ranges: longer CDFs
+    b.update(force=True)
+    state = b.state_dict()
+    assert any(state[k].shape != v.shape for k, v in a.state_dict().items() if k.endswith("_quantized_cdf"))
+    a.load_state_dict(state)
+    assert all(torch.equal(a.state_dict()[k], v) for k, v in state.items())

@@ -196,3 +196,14 @@ def test_ms_ssim_training_step(tiny_recipe, image_dir, tmp_path):
     assert 0 < train["ms_ssim"] <= 1 and train["loss"] == pytest.approx(8.0 * (1 - train["ms_ssim"]) + train["bpp"], rel=1e-5)
     vals = [r for r in log if r["event"] == "val"]
     assert len(vals) == 2 and all(v["rd_loss"] > 0 for v in vals)  # on the 176x176 image, the only one large enough
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [(dict(lmbda=0), "--lambda"), (dict(metric="l1"), "--metric"), (dict(amp="bf16"), "--amp is a CUDA option"),
+     (dict(amp="int8"), "--amp must be"), (dict(steps=2, epochs=1.0), "not both"), (dict(patch=60), "multiple")],
+)  # fmt: skip
+def test_bad_options_are_one_line_errors(tiny_recipe, image_dir, tmp_path, bad, message):
+    with pytest.raises(LicError, match=message) as info:
+        Trainer(_config(tiny_recipe, image_dir, tmp_path / "a.safetensors", **bad))
+    assert "\n" not in str(info.value)

@@ -45,7 +45,7 @@ def register(sub) -> None:
     p.add_argument("--log", help="JSON-lines log (default OUT with .log.jsonl)")
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--amp", choices=("bf16", "fp16"), help="CUDA mixed precision")
-    p.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (also on CPU, where it needs a C++ compiler)")
     p.add_argument("--workers", type=int, default=2, help="data-loading processes (default 2)")
     p.add_argument("--small", choices=("upscale", "pad"), default="upscale",
                    help="images smaller than the patch: bicubic upscale or reflect padding")

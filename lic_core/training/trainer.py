@@ -134,8 +134,8 @@ class Trainer:
         self.device = torch.device(cfg.device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise LicError("--device cuda: no CUDA device available")
-        if self.device.type != "cuda" and (cfg.amp or cfg.compile):
-            raise LicError("--amp and --compile are CUDA options (use --device cuda)")
+        if self.device.type != "cuda" and cfg.amp:
+            raise LicError("--amp is a CUDA option (use --device cuda)")
         self.dist = D.init(self.device.type)
         if self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
