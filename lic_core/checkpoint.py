@@ -32,7 +32,7 @@ from lic_core.errors import CheckpointError, LicError
 from lic_core.version import __version__
 
 FORMAT = "lic-checkpoint/1"
-# buffers CompressAI's loader resizes: empty in a fresh codec, sized by update()
+# coder-table buffers: empty in a fresh codec, sized by update(); Codec.load_state_dict resizes them
 TABLE_BUFFERS = ("_quantized_cdf", "_offset", "_cdf_length", "scale_table")
 # recipe keys that do not change how a stream is coded
 NON_CODING_KEYS = ("name", "description", "paper", "train", "losses")

@@ -11,11 +11,11 @@ from torch import Tensor, nn
 import lic_core._quiet  # noqa: F401
 from compressai.models import CompressionModel
 
+from lic_core.checkpoint import TABLE_BUFFERS
 from lic_core.coding.tables import update_tables
 from lic_core.interfaces import EntropyModel, LossTerm, PrePost, Quantizer, Transform
 
 TRAINING_ONLY_PREFIXES = ("losses.",)
-TABLE_BUFFERS = ("_quantized_cdf", "_offset", "_cdf_length", "scale_table")  # sized by update()
 
 
 class Codec(CompressionModel):
@@ -111,8 +111,7 @@ class Codec(CompressionModel):
         for key, value in state.items():
             module_name, _, buffer = key.rpartition(".")
             if buffer in TABLE_BUFFERS and key in own and own[key].shape != value.shape:
-                old = own[key]
-                self.get_submodule(module_name).register_buffer(buffer, old.new_empty(value.shape))
+                self.get_submodule(module_name).register_buffer(buffer, own[key].new_empty(value.shape))
         return super().load_state_dict(state, strict=strict)
 
     def save(self, path, **metadata: Any) -> None:
