@@ -135,6 +135,8 @@ def test_killed_and_resumed_run_matches_uninterrupted(tiny_recipe, image_dir, tm
     assert read_state(tmp_path / "b.state.safetensors")[1]["step"] == 3
     Trainer(_config(tiny_recipe, image_dir, tmp_path / "b.safetensors", resume=True)).run()
     a, b = _train_log(tmp_path / "a.log.jsonl"), _train_log(tmp_path / "b.log.jsonl")
+    events = [(r["event"], r["step"]) for r in map(json.loads, open(tmp_path / "b.log.jsonl")) if "step" in r]
+    assert events.index(("resume", 3)) == events.index(("train", 4)) + 1  # the lost step 4, then the resume
     for step in (4, 5, 6):
         assert b[step]["total"] == a[step]["total"] and b[step]["aux_loss"] == a[step]["aux_loss"]
     wa = lic_core.load(tmp_path / "a.safetensors").state_dict()

@@ -348,6 +348,8 @@ class Trainer:
                        "images": len(self.stream), "val_images": len(self.val_images)})  # fmt: skip
             if self.val_images:
                 self._log({"event": "val", "step": 0, **self.validate()})
+        else:  # records after this one supersede any of a later step left by the interrupted run
+            self._log({"event": "resume", "step": self.step, "total": self.total})
         start, last = time.perf_counter(), {}
         for batch in self._loader(stop):
             x = batch.to(self.device, non_blocking=True)
