@@ -28,6 +28,8 @@ import lic_core._quiet  # noqa: F401  (before compressai)
 from compressai.latent_codecs import LatentCodec
 from torch import Tensor, nn
 
+from lic_core.coding.precision import full_precision
+
 
 class Transform(nn.Module):
     """An analysis/synthesis pair.
@@ -62,6 +64,7 @@ class Quantizer(nn.Module):
     depend only on its input so that the decoder reproduces the encoder.
     """
 
+    @full_precision
     def forward(self, x: Tensor, means: Tensor | None = None, latent: str = "y") -> tuple[Tensor, Tensor]:
         if not self.training:
             q = self.round(x, means)

@@ -44,7 +44,7 @@ def register(sub) -> None:
     p.add_argument("--ckpt-every", type=int, default=1000, help="save the training state every N steps")
     p.add_argument("--log", help="JSON-lines log (default OUT with .log.jsonl)")
     p.add_argument("--log-every", type=int, default=10)
-    p.add_argument("--amp", choices=("bf16", "fp16"), help="CUDA mixed precision")
+    p.add_argument("--amp", choices=("bf16", "fp16"), help="mixed precision: bf16 (CUDA or CPU), fp16 (CUDA)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (also on CPU, where it needs a C++ compiler)")
     p.add_argument("--workers", type=int, default=2, help="data-loading processes (default 2)")
     p.add_argument("--small", choices=("upscale", "pad"), default="upscale",

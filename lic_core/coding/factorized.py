@@ -9,6 +9,7 @@ import lic_core._quiet  # noqa: F401
 from compressai.entropy_models import EntropyBottleneck as _CompressAIBottleneck
 
 from lic_core.coding import rans
+from lic_core.coding.precision import full_precision
 from lic_core.coding.resident import ResidentTable
 
 
@@ -20,6 +21,7 @@ class EntropyBottleneck(ResidentTable, _CompressAIBottleneck):
         """Per-channel medians shaped (1, C, 1, 1)."""
         return self.quantiles[:, 0, 1].detach().reshape(1, -1, 1, 1)
 
+    @full_precision
     def likelihood(self, values: Tensor) -> Tensor:
         c = values.size(1)
         flat = values.transpose(0, 1).reshape(c, 1, -1)

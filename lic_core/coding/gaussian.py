@@ -17,6 +17,7 @@ import lic_core._quiet  # noqa: F401
 from compressai.entropy_models import GaussianConditional as _CompressAIGaussian
 
 from lic_core.coding import rans
+from lic_core.coding.precision import full_precision
 from lic_core.coding.resident import ResidentTable
 
 SCALE_MIN, SCALE_MAX = 0.11, 256.0
@@ -53,6 +54,7 @@ class GaussianConditional(ResidentTable, _CompressAIGaussian):
         super().update()
         return True
 
+    @full_precision
     def likelihood(self, values: Tensor, scales: Tensor, means: Tensor | None = None) -> Tensor:
         lik = self._likelihood(values, scales, means)
         return self.likelihood_lower_bound(lik) if self.use_likelihood_bound else lik

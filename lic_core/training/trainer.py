@@ -134,8 +134,8 @@ class Trainer:
         self.device = torch.device(cfg.device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise LicError("--device cuda: no CUDA device available")
-        if self.device.type != "cuda" and cfg.amp:
-            raise LicError("--amp is a CUDA option (use --device cuda)")
+        if self.device.type != "cuda" and cfg.amp == "fp16":
+            raise LicError("--amp fp16 is a CUDA option (use --device cuda, or --amp bf16 on CPU)")
         self.dist = D.init(self.device.type)
         if self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
