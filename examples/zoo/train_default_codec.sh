@@ -42,8 +42,9 @@ cycle 2 11000 "$OUT" "$OUT2"   # cycle 2 ran to 11000 steps, then was resumed to
 cycle 2 14000 "$OUT" "$OUT2"
 cycle 3 13000 "$OUT2" "$OUT3"
 # cycle 4 (what ran: --init core.lite-q1..q4, the shipped cycle-3 files, as runs/zoo3 was gone;
-# float32 to step 750, then --amp bf16 with --steps 20000, then from step 1500 with --steps 17500)
-cycle 4 17500 "$OUT3" "$OUT4" --amp bf16
+# float32 to step 750, then --amp bf16 with --steps 20000, from step 1500 with --steps 17500 and
+# from step 2750 with --steps 19500: the schedule stretched each time)
+cycle 4 19500 "$OUT3" "$OUT4" --amp bf16
 # 4. ship them (float16 parameters, coder tables recomputed, model id in the file)
 Q=1
 for L in 0.0018 0.0035 0.0067 0.013; do
