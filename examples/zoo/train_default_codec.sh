@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # How the shipped weights were made (docs/zoo.md has the numbers). Every step checkpoints;
 # rerun the same line with --resume to continue an interrupted run. On a CUDA machine add
-# `--device cuda` (and --amp bf16); on 2 CPU cores the whole script takes about 8 hours.
+# `--device cuda` (and --amp bf16); on 2 CPU cores the whole script takes about 10 hours.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DATA=${DATA:-../shared/data/train}     # BSDS500 train + test photos (never Kodak)
