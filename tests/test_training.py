@@ -15,6 +15,7 @@ from lic_core.errors import LicError
 from lic_core.training.data import PatchStream, StepBatches, fit_to_patch, list_images, steps_for_epochs
 from lic_core.training.schedule import LRSchedule, parse_schedule
 from lic_core.training.state import read_state, restore_state, save_state
+from lic_core.training import trainer as trainer_module
 from lic_core.training.trainer import TrainConfig, Trainer
 
 
@@ -221,6 +222,13 @@ def test_bf16_mixed_precision_trains_on_cpu(tiny_recipe, image_dir, tmp_path):
         assert lik.dtype == torch.float32
         rate, ref_rate = -torch.log2(lik).sum(), -torch.log2(ref["likelihoods"][name]).sum()
         assert rate.item() == pytest.approx(ref_rate.item(), rel=0.02)
+
+
+@pytest.mark.parametrize("native, warned", [(False, True), (True, False), (None, False)])
+def test_trainer_warns_when_bf16_is_emulated(monkeypatch, capsys, tiny_recipe, image_dir, tmp_path, native, warned):
+    monkeypatch.setattr(trainer_module, "native_bf16", lambda: native)
+    Trainer(_config(tiny_recipe, image_dir, tmp_path / "a.safetensors", amp="bf16"))
+    assert ("no native bfloat16" in capsys.readouterr().err) is warned
 
 
 @pytest.mark.parametrize(

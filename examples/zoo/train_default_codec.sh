@@ -25,7 +25,8 @@ for PAIR in 0.0018:0.0067 0.0035:0.0067 0.013:0.025; do
 done
 wait
 # 3. further cosine cycles, every rate point from its own weights of the cycle before,
-#    four runs at a time (torch.compile: ~15% faster steps on CPU; --amp bf16 another ~15%)
+#    four runs at a time (torch.compile: ~15% faster steps on CPU; --amp bf16 another ~15% on
+#    CPUs with native bfloat16, many times slower where it is emulated, e.g. AVX2 only)
 cycle() {  # SEED STEPS FROM_DIR OUT_DIR [more lic-train options]
   local seed=$1 steps=$2 from=$3 out=$4; shift 4
   for L in 0.0018 0.0035 0.0067 0.013; do
