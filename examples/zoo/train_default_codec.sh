@@ -39,6 +39,7 @@ cycle() {  # SEED STEPS FROM_DIR OUT_DIR [more lic-train options]
 OUT2=${OUT2:-runs/zoo2}
 OUT3=${OUT3:-runs/zoo3}
 OUT4=${OUT4:-runs/zoo4}
+OUT5=${OUT5:-runs/zoo5}
 cycle 2 11000 "$OUT" "$OUT2"   # cycle 2 ran to 11000 steps, then was resumed to 14000
 cycle 2 14000 "$OUT" "$OUT2"
 cycle 3 13000 "$OUT2" "$OUT3"
@@ -46,9 +47,13 @@ cycle 3 13000 "$OUT2" "$OUT3"
 # float32 to step 750, then --amp bf16 with --steps 20000, from step 1500 with --steps 17500 and
 # from step 2750 with --steps 19500: the schedule stretched each time)
 cycle 4 19500 "$OUT3" "$OUT4" --amp bf16
+# cycle 5, a short fine-tune on larger crops at a lower LR (what ran: --init core.lite-q1..q4, the
+# shipped cycle-4 files; float32 on an AVX2-only CPU; started with --steps 5000, restarted at
+# step 1000 with --steps 4200: the cosine shortened from there)
+cycle 5 4200 "$OUT4" "$OUT5" --batch 2 --patch 256 --lr 5e-5 --val-every 500
 # 4. ship them (float16 parameters, coder tables recomputed, model id in the file)
 Q=1
 for L in 0.0018 0.0035 0.0067 0.013; do
-  "$LIC" models ship "$OUT4/lite-mse-$L.safetensors" core.lite-q$Q --note "examples/zoo/train_default_codec.sh"
+  "$LIC" models ship "$OUT5/lite-mse-$L.safetensors" core.lite-q$Q --note "examples/zoo/train_default_codec.sh"
   Q=$((Q + 1))
 done
