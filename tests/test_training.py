@@ -12,10 +12,10 @@ import torch
 
 import lic_core
 from lic_core.errors import LicError
+from lic_core.training import trainer as trainer_module
 from lic_core.training.data import PatchStream, StepBatches, fit_to_patch, list_images, steps_for_epochs
 from lic_core.training.schedule import LRSchedule, parse_schedule
 from lic_core.training.state import read_state, restore_state, save_state
-from lic_core.training import trainer as trainer_module
 from lic_core.training.trainer import TrainConfig, Trainer
 
 

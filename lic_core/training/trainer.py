@@ -26,7 +26,7 @@ from lic_core.errors import LicError
 from lic_core.evaluation.metrics import MSSSIM_MIN_SIDE
 from lic_core.losses import rate_distortion
 from lic_core.training import distributed as D
-from lic_core.training.cpu_bf16 import native_bf16
+from lic_core.training.cpu_bf16 import NATIVE_BF16_FLAGS, native_bf16
 from lic_core.training.data import (
     PatchStream,
     StepBatches,
@@ -138,10 +138,10 @@ class Trainer:
             raise LicError("--device cuda: no CUDA device available")
         if self.device.type != "cuda" and cfg.amp == "fp16":
             raise LicError("--amp fp16 is a CUDA option (use --device cuda, or --amp bf16 on CPU)")
-        if self.device.type == "cpu" and cfg.amp == "bf16" and native_bf16() is False:
-            print("lic train: warning: this CPU has no native bfloat16 (no avx512_bf16/amx_bf16 flag): "
-                  "--amp bf16 is emulated and much slower than float32", file=sys.stderr)
         self.dist = D.init(self.device.type)
+        if self.dist.is_main and self.device.type == "cpu" and cfg.amp == "bf16" and native_bf16() is False:
+            print(f"lic train: warning: this CPU has no native bfloat16 (none of {', '.join(sorted(NATIVE_BF16_FLAGS))} "
+                  "in its flags): --amp bf16 is emulated and much slower than float32", file=sys.stderr)
         if self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
 
