@@ -32,13 +32,15 @@ HyperFactory = Callable[..., Any]
 
 class HyperContextEntropyModel(EntropyModel):
     """``y`` coded by ``coder`` (the context-coder protocol of :mod:`lic_core.coding.channel_groups`)
-    given the features of the hyperprior ``side``."""
+    given the features of the hyperprior ``side``. Plugins' context models subclass it too; one
+    whose coder needs its own attributes first passes no ``coder`` and assigns ``self.coder``."""
 
-    def __init__(self, M: int, side: HyperSide, coder: nn.Module) -> None:
+    def __init__(self, M: int, side: HyperSide, coder: nn.Module | None = None) -> None:
         super().__init__()
         self.latent_channels = int(M)
         self.side = side
-        self.coder = coder
+        if coder is not None:
+            self.coder = coder
         self.stride = side.stride
 
     def forward(self, y: Tensor) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import Tensor, nn
 
+from lic_core.builtins.context import HyperContextEntropyModel
 from lic_core.coding.channel_groups import ChannelGroupsCoder
 from lic_core.coding.parts import GaussianLatent, HyperSide
 from lic_core.coding.slices import (
@@ -32,7 +33,7 @@ from lic_core.coding.slices import (
     previous_support,
     used_slices,
 )
-from lic_core.interfaces import EntropyModel, Quantizer
+from lic_core.interfaces import Quantizer
 
 WIDTHS = (224, 176, 128, 64)
 
@@ -93,7 +94,7 @@ class LRPSliceCoder(nn.Module):
         return self._refine(y_hat, mean_support)
 
 
-class ChannelAREntropyModel(EntropyModel):
+class ChannelAREntropyModel(HyperContextEntropyModel):
     """STF's entropy model (see the module doc).
 
     A :class:`~lic_core.coding.slices.SlicedEntropyModel`: ``forward`` returns ``"side"``, the
@@ -118,7 +119,6 @@ class ChannelAREntropyModel(EntropyModel):
         widths: Sequence[int] = WIDTHS,
         levels: int = 256,
     ) -> None:
-        super().__init__()
         if M % slices:
             raise ValueError(f"M={M} must split into {slices} equal slices")
         if max_support < 0:
@@ -127,13 +127,11 @@ class ChannelAREntropyModel(EntropyModel):
             from lic_stf.transform import STFHyper
 
             hyper = STFHyper
-        self.latent_channels = M
+        super().__init__(M, HyperSide(hyper(in_channels=M, out_channels=2 * M)))
         self.groups = even_groups(M, slices)
         self.max_support = int(max_support)
         self._widths = tuple(int(w) for w in widths)
         self._levels = int(levels)
-        self.side = HyperSide(hyper(in_channels=M, out_channels=2 * M))
-        self.stride = self.side.stride
         self.y = GaussianLatent(levels)
         self.coder = self._coder(self.capped(previous_support(slices)), refine=range(slices))
 
@@ -162,17 +160,7 @@ class ChannelAREntropyModel(EntropyModel):
         return ChannelGroupsCoder(self.groups, contexts, coders, support=support, merge="side-ctx", latent=latent)
 
     def forward(self, y: Tensor) -> dict[str, Any]:
+        """The base's output plus ``"side"`` (the slice protocol)."""
         params, z_lik = self.side(y, self.quantizer)
         y_hat, y_lik = self.coder(y, params, self.quantizer)
         return {"y_hat": y_hat, "likelihoods": {"y": y_lik, "z": z_lik}, "side": params}
-
-    def compress(self, y: Tensor) -> dict[str, Any]:
-        params, z_strings = self.side.compress(y, self.quantizer)
-        strings, y_hat = self.coder.compress(y, params)
-        return {"strings": [*strings, z_strings], "shape": tuple(y.shape[-2:]), "y_hat": y_hat}
-
-    def decompress(self, strings: list[list[bytes]], shape: tuple[int, int]) -> dict[str, Any]:
-        if len(strings) != self.coder.num_streams + 1:
-            raise ValueError(f"expected {self.coder.num_streams + 1} streams, got {len(strings)}")
-        params = self.side.decompress(strings[-1], tuple(shape), self.quantizer)
-        return {"y_hat": self.coder.decompress(strings[:-1], params, tuple(shape))}

@@ -26,11 +26,11 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import Tensor, nn
 
+from lic_core.builtins.context import HyperContextEntropyModel
 from lic_core.coding.channel_groups import ChannelGroupsCoder, SideGaussianCoder
 from lic_core.coding.multistage import STAGE_ORDERS, MultistageCoder
 from lic_core.coding.parts import GaussianLatent, HyperSide
 from lic_core.coding.slices import make_groups
-from lic_core.interfaces import EntropyModel
 from lic_core.layers.masked import stage_context_convs
 
 COMBINES = ("sum", "replace")
@@ -74,7 +74,7 @@ class _ChannelContext(nn.Module):
         return self.coder.decompress(strings, self._side(side), shape)
 
 
-class MultistageContextModel(EntropyModel):
+class MultistageContextModel(HyperContextEntropyModel):
     """Tiny-LIC's entropy model (see the module doc).
 
     Args:
@@ -96,19 +96,17 @@ class MultistageContextModel(EntropyModel):
         combine: str = "sum",
         levels: int = 256,
     ) -> None:
-        super().__init__()
         if combine not in COMBINES:
             raise ValueError(f"combine must be one of {COMBINES}, got {combine!r}")
-        self.groups = make_groups(M, "cosine", slices=slices, groups=groups)
-        if len(self.groups) < 2:
-            raise ValueError(f"the multistage context model needs at least 2 slices, got groups {list(self.groups)}")
+        groups = make_groups(M, "cosine", slices=slices, groups=groups)
+        if len(groups) < 2:
+            raise ValueError(f"the multistage context model needs at least 2 slices, got groups {list(groups)}")
         if hyper is None:
             from lic_tinylic.transform import TinyLICHyper
 
             hyper = TinyLICHyper
-        self.latent_channels = M
-        self.side = HyperSide(hyper(in_channels=M, out_channels=2 * M))
-        self.stride = self.side.stride
+        super().__init__(M, HyperSide(hyper(in_channels=M, out_channels=2 * M)))
+        self.groups = groups
         self.y = GaussianLatent(levels)
         P = 2 * M
         coders, contexts, seen = [], [], 0
@@ -134,19 +132,3 @@ class MultistageContextModel(EntropyModel):
             contexts.append(nn.Identity() if k else None)
             seen += s
         self.coder = ChannelGroupsCoder(self.groups, contexts, coders, merge="side-ctx")
-
-    def forward(self, y: Tensor) -> dict[str, Any]:
-        params, z_lik = self.side(y, self.quantizer)
-        y_hat, y_lik = self.coder(y, params, self.quantizer)
-        return {"y_hat": y_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
-
-    def compress(self, y: Tensor) -> dict[str, Any]:
-        params, z_strings = self.side.compress(y, self.quantizer)
-        strings, y_hat = self.coder.compress(y, params)
-        return {"strings": [*strings, z_strings], "shape": tuple(y.shape[-2:]), "y_hat": y_hat}
-
-    def decompress(self, strings: list[list[bytes]], shape: tuple[int, int]) -> dict[str, Any]:
-        if len(strings) != self.coder.num_streams + 1:
-            raise ValueError(f"expected {self.coder.num_streams + 1} streams, got {len(strings)}")
-        params = self.side.decompress(strings[-1], tuple(shape), self.quantizer)
-        return {"y_hat": self.coder.decompress(strings[:-1], params, tuple(shape))}
