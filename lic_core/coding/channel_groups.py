@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from lic_core.coding.gaussian import GaussianConditional
-from lic_core.coding.parts import GaussianLatent
+from lic_core.coding.parts import GaussianCoderBase, GaussianLatent
 from lic_core.interfaces import Quantizer
 
 
@@ -37,7 +37,7 @@ def _merge(ctx: Tensor | None, side: Tensor | None, order: str) -> Tensor | None
     return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
 
-class SideGaussianCoder(nn.Module):
+class SideGaussianCoder(GaussianCoderBase):
     """A latent coded with a Gaussian whose ``(scales, means)`` = ``entropy_parameters(side)``
     (no spatial context): the plain inner coder of a channel group."""
 
@@ -46,22 +46,9 @@ class SideGaussianCoder(nn.Module):
     def __init__(
         self, entropy_parameters: nn.Module, channels: int, *, latent: GaussianLatent | None = None, levels: int = 256
     ) -> None:
-        super().__init__()
+        super().__init__(latent, levels)
         self.entropy_parameters = entropy_parameters
         self.channels = int(channels)
-        if latent is None:
-            self.latent = GaussianLatent(levels)
-        else:
-            self.__dict__["_shared_latent"] = latent
-
-    @property
-    def gaussian(self) -> GaussianLatent:
-        shared = self.__dict__.get("_shared_latent")
-        return shared if shared is not None else self._modules["latent"]
-
-    def update(self, force: bool = False) -> bool:
-        """Build the Gaussian coder's CDF table (also when it is shared)."""
-        return self.gaussian.gaussian_conditional.update(force=force)
 
     def params(self, side: Tensor) -> tuple[Tensor, Tensor]:
         params = self.entropy_parameters(side)

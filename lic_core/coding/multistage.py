@@ -54,7 +54,7 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
-from lic_core.coding.parts import GaussianLatent
+from lic_core.coding.parts import GaussianCoderBase, GaussianLatent
 from lic_core.interfaces import Quantizer
 
 Position = tuple[int, int]
@@ -115,7 +115,7 @@ def _out_channels(module: nn.Module, in_channels: int) -> int:
         return int(module(probe).size(1))
 
 
-class MultistageCoder(nn.Module):
+class MultistageCoder(GaussianCoderBase):
     """Codes a latent in ``k`` spatial stages over its 2x2 sub-lattices (see the module doc).
 
     Args:
@@ -145,7 +145,7 @@ class MultistageCoder(nn.Module):
         levels: int = 256,
         pointwise: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(latent, levels)
         self.pointwise = bool(pointwise)
         self.stages = parse_stages(stages)
         k = len(self.stages)
@@ -165,10 +165,6 @@ class MultistageCoder(nn.Module):
                 raise ValueError(f"{k} stages need 1 or {k} entropy_parameters modules, got {len(entropy_parameters)}")
             self.entropy_parameters = nn.ModuleList(entropy_parameters)
             self._params_per_stage = True
-        if latent is None:
-            self.latent = GaussianLatent(levels)
-        else:
-            self.__dict__["_shared_latent"] = latent
         self._ctx_widths: list[int] | None = None
 
     # -- pieces shared by forward, compress and decompress ------------------------------
@@ -176,15 +172,6 @@ class MultistageCoder(nn.Module):
     def num_streams(self) -> int:
         """Streams :meth:`compress` returns: one per stage."""
         return len(self.stages)
-
-    @property
-    def gaussian(self) -> GaussianLatent:
-        shared = self.__dict__.get("_shared_latent")
-        return shared if shared is not None else self._modules["latent"]
-
-    def update(self, force: bool = False) -> bool:
-        """Build the Gaussian coder's CDF table (also when it is shared)."""
-        return self.gaussian.gaussian_conditional.update(force=force)
 
     def context_widths(self) -> list[int]:
         """Output channels of each context module."""

@@ -3,7 +3,8 @@ style), each aware of the codec's quantizer:
 
 - :class:`HyperSide`: the hyperprior path ``y -> z -> side parameters`` with ``z`` coded by a
   factorized prior;
-- :class:`GaussianLatent`: a latent coded with a conditional Gaussian given scales and means.
+- :class:`GaussianLatent`: a latent coded with a conditional Gaussian given scales and means;
+- :class:`GaussianCoderBase`: a context coder's Gaussian, its own or shared with its owner.
 """
 
 from __future__ import annotations
@@ -65,3 +66,25 @@ class GaussianLatent(nn.Module):
     def decompress(self, strings: list[bytes], scales: Tensor, means: Tensor | None) -> Tensor:
         gc = self.gaussian_conditional
         return gc.decompress(strings, gc.build_indexes(scales), scales.dtype, means)
+
+
+class GaussianCoderBase(nn.Module):
+    """Base of the context coders (one per slice or group): their :class:`GaussianLatent` is
+    either their own (registered as ``latent``) or ``shared`` by reference with the entropy model
+    that registers it, so one scale table serves all slices and is saved once."""
+
+    def __init__(self, shared: GaussianLatent | None = None, levels: int = 256) -> None:
+        super().__init__()
+        if shared is None:
+            self.latent = GaussianLatent(levels)
+        else:
+            self.__dict__["_shared_latent"] = shared
+
+    @property
+    def gaussian(self) -> GaussianLatent:
+        shared = self.__dict__.get("_shared_latent")
+        return shared if shared is not None else self._modules["latent"]
+
+    def update(self, force: bool = False) -> bool:
+        """Build the Gaussian coder's CDF table (also when it is shared)."""
+        return self.gaussian.gaussian_conditional.update(force=force)

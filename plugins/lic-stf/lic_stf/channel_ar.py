@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from lic_core.builtins.context import HyperContextEntropyModel
 from lic_core.coding.channel_groups import ChannelGroupsCoder
-from lic_core.coding.parts import GaussianLatent, HyperSide
+from lic_core.coding.parts import GaussianCoderBase, GaussianLatent, HyperSide
 from lic_core.coding.slices import (
     CoderSliceModel,
     SliceModel,
@@ -47,7 +47,7 @@ def conv_stack(in_channels: int, out_channels: int, widths: Sequence[int] = WIDT
     return nn.Sequential(*layers[:-1])
 
 
-class LRPSliceCoder(nn.Module):
+class LRPSliceCoder(GaussianCoderBase):
     """One slice: Gaussian from the mean/scale nets, then latent residual prediction.
 
     ``side`` is ``[scales (M), means (M), support slices]``; the returned ``y_hat`` includes the
@@ -60,12 +60,11 @@ class LRPSliceCoder(nn.Module):
     def __init__(
         self, M: int, support: int, channels: int, widths: Sequence[int], latent: GaussianLatent, refine: bool = True
     ) -> None:
-        super().__init__()
+        super().__init__(shared=latent)  # registered by its owner (entropy model or slice coder)
         self.M = M
         self.cc_mean = conv_stack(M + support, channels, widths)
         self.cc_scale = conv_stack(M + support, channels, widths)
         self.lrp = conv_stack(M + support + channels, channels, widths) if refine else None
-        self.__dict__["_latent"] = latent  # shared, registered by its owner (entropy model or slice coder)
 
     def _params(self, side: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         scales, rest = side[:, : self.M], side[:, self.M :]
@@ -80,17 +79,17 @@ class LRPSliceCoder(nn.Module):
 
     def forward(self, y: Tensor, side: Tensor, quantizer: Quantizer) -> tuple[Tensor, Tensor]:
         scale, mu, mean_support = self._params(side)
-        y_hat, lik = self.__dict__["_latent"](y, scale, mu, quantizer)
+        y_hat, lik = self.gaussian(y, scale, mu, quantizer)
         return self._refine(y_hat, mean_support), lik
 
     def compress(self, y: Tensor, side: Tensor) -> tuple[list[list[bytes]], Tensor]:
         scale, mu, mean_support = self._params(side)
-        strings, y_hat = self.__dict__["_latent"].compress(y, scale, mu)
+        strings, y_hat = self.gaussian.compress(y, scale, mu)
         return [strings], self._refine(y_hat, mean_support)
 
     def decompress(self, strings: Sequence[Sequence[bytes]], side: Tensor, shape: Sequence[int] | None = None) -> Tensor:
         scale, mu, mean_support = self._params(side)
-        y_hat = self.__dict__["_latent"].decompress(list(strings[0]), scale, mu)
+        y_hat = self.gaussian.decompress(list(strings[0]), scale, mu)
         return self._refine(y_hat, mean_support)
 
 
