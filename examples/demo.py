@@ -103,9 +103,10 @@ def main() -> int:
 
     rows: list[tuple[str, str, dict]] = []
     section(f"coding {min(args.images, len(files))} Kodak images with the default codec")
+    default_name = f"lic default ({ladder()[0].recipe.removeprefix('core.')})"
     for spec in ladder():
         r = code_with(spec.id, files[: args.images], args.out / spec.id)
-        rows.append(("lic default (mbt2018-mean-lite)", f"q={spec.quality}", r))
+        rows.append((default_name, f"q={spec.quality}", r))
         print(f"  {spec.id}: {r['bpp']:.4f} bpp, {r['psnr']:.2f} dB, encode {r['enc']:.2f} s, decode {r['dec']:.2f} s per image", flush=True)
     hybrid = [m for m in list_models() if m.recipe == HYBRID_RECIPE and m.path().is_file()]
     hybrid_files = files[: args.hybrid_images]
@@ -118,12 +119,12 @@ def main() -> int:
     section("Pillow JPEG and WebP at matching rates (same images)")
     sweeps = {fmt: anchor_sweep(files[: args.images], fmt) for fmt in ("jpeg", "webp")}
     hybrid_sweeps = {fmt: anchor_sweep(hybrid_files, fmt) for fmt in ("jpeg", "webp")} if hybrid else {}
-    head = f"{'codec':34s} {'point':>8s} {'bpp':>7s} {'PSNR':>7s} {'JPEG@bpp':>16s} {'WebP@bpp':>16s} {'enc s':>6s} {'dec s':>6s}"
+    head = f"{'codec':40s} {'point':>8s} {'bpp':>7s} {'PSNR':>7s} {'JPEG@bpp':>16s} {'WebP@bpp':>16s} {'enc s':>6s} {'dec s':>6s}"
     print(head + "\n" + "-" * len(head))
     for name, point, r in rows:
         ref = hybrid_sweeps if name.startswith("hybrid") else sweeps
         j, w = at_rate(ref["jpeg"], r["bpp"]), at_rate(ref["webp"], r["bpp"])
-        print(f"{name:34s} {point:>8s} {r['bpp']:7.4f} {r['psnr']:7.2f} "
+        print(f"{name:40s} {point:>8s} {r['bpp']:7.4f} {r['psnr']:7.2f} "
               f"{j['psnr-rgb']:6.2f}@{j['bpp']:.3f} {w['psnr-rgb']:7.2f}@{w['bpp']:.3f} {r['enc']:6.2f} {r['dec']:6.2f}")
     ours = [r for name, _, r in rows if not name.startswith("hybrid")]
     if len(ours) >= 2:
@@ -136,7 +137,7 @@ def main() -> int:
                 value = f"undefined ({exc})"
             print(f"BD-rate of the default codec against Pillow {label}: {value} (pchip, {len(files[: args.images])} images)")
 
-    curves = [Curve("lic default (mbt2018-mean-lite)", "", {"bpp": [r["bpp"] for r in ours], "psnr-rgb": [r["psnr"] for r in ours]})]
+    curves = [Curve(default_name, "", {"bpp": [r["bpp"] for r in ours], "psnr-rgb": [r["psnr"] for r in ours]})]
     curves += [Curve(f"{name} ({r['images']} images)", "", {"bpp": [r["bpp"]], "psnr-rgb": [r["psnr"]]})
                for name, _, r in rows if name.startswith("hybrid")]  # fmt: skip
     curves += [Curve(f"{label} (Pillow)", "", {"bpp": [p["bpp"] for p in sweeps[fmt]], "psnr-rgb": [p["psnr-rgb"] for p in sweeps[fmt]]})

@@ -171,6 +171,30 @@ def load_weights(codec: torch.nn.Module, path: str | os.PathLike) -> dict[str, s
     return meta
 
 
+def load_matching_weights(codec: torch.nn.Module, path: str | os.PathLike) -> tuple[list[str], list[str]]:
+    """Warm-start ``codec`` from a checkpoint of another recipe: load the tensors whose names and
+    shapes match (coder tables excepted: ``update`` rebuilds them); the rest keep their fresh values.
+
+    :return: ``(loaded, fresh)``: the codec's coding-state keys taken from the file, and the others.
+    """
+    from safetensors.torch import load_file
+
+    read_metadata(path)
+    try:
+        state = load_file(str(path), device="cpu")
+    except Exception as exc:
+        raise CheckpointError(f"{path}: cannot read its tensors ({_one_line(exc)})") from None
+    own = codec.coding_state_dict()
+    take = {
+        k: v for k, v in state.items()
+        if k in own and tuple(v.shape) == tuple(own[k].shape) and k.rsplit(".", 1)[-1] not in TABLE_BUFFERS
+    }  # fmt: skip
+    if not take.keys() & dict(codec.named_parameters()).keys():
+        raise CheckpointError(f"{path}: no weight matches this codec's names and shapes")
+    torch.nn.Module.load_state_dict(codec, take, strict=False)
+    return sorted(take), sorted(k for k in own if k not in take)
+
+
 def check_state(expected: Mapping[str, torch.Tensor], found: Mapping[str, torch.Tensor], where: str) -> None:
     """Raise a one-line :class:`CheckpointError` naming missing/unexpected keys and shape mismatches."""
     missing = sorted(set(expected) - set(found))

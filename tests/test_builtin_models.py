@@ -13,6 +13,7 @@ from lic_core.losses import rate_distortion
 TINY_ENTROPY = {
     "checkerboard": {"id": "core.checkerboard", "N": 16},
     "checkerboard-odd": {"id": "core.checkerboard", "N": 16, "parity": "odd"},
+    "checkerboard-residual": {"id": "core.checkerboard", "N": 16, "residual": True},
     "four-stage-sum": {
         "id": "core.multistage", "N": 16, "order": "four-stage", "kernel_size": [3, 5, 5], "combine": "sum",
     },
@@ -51,6 +52,27 @@ def test_training_reaches_every_parameter():
     rate_distortion(torch.rand(1, 3, 64, 64), out, 0.01)["loss"].backward()
     missing = [n for n, p in codec.named_parameters() if p.grad is None and not n.endswith("quantiles")]
     assert not missing
+
+
+def test_residual_checkerboard_warm_starts_at_the_hyperprior_and_then_learns_from_context(tmp_path):
+    from lic_core.checkpoint import load_matching_weights
+
+    torch.manual_seed(2)
+    gdn = {"id": "core.gdn", "N": 16, "M": 24}
+    hyper = lic_core.compose({"transform": gdn, "entropy_model": {"id": "core.hyperprior", "N": 16}}).eval()
+    cb = lic_core.compose({"transform": gdn, "entropy_model": TINY_ENTROPY["checkerboard-residual"]}).eval()
+    hyper.save(path := tmp_path / "hyper.safetensors")
+    loaded, fresh = load_matching_weights(cb, path)
+    assert any(k.startswith("transform.") for k in loaded) and any(".context." in k for k in fresh)
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        a, b = hyper(x), cb(x)
+    assert torch.equal(a["x_hat"], b["x_hat"])
+    assert torch.allclose(a["likelihoods"]["y"], b["likelihoods"]["y"])
+    cb.train()
+    rate_distortion(x, cb(x), 0.01)["loss"].backward()
+    last = cb.entropy_model.coder.entropy_parameters.net[-1]
+    assert last.weight.abs().sum() == 0 and last.weight.grad.abs().sum() > 0
 
 
 def _count(module: torch.nn.Module) -> int:
@@ -153,5 +175,7 @@ def test_bad_parameters_say_what_is_wrong():
         lic_core.create("core.elic-groups", 24, N=16)
     with pytest.raises(ValueError, match="parity"):
         lic_core.create("core.checkerboard", 16, N=16, parity="diagonal")
+    with pytest.raises(ValueError, match="residual=True needs side features"):
+        lic_core.create("core.checkerboard", 16, N=16, residual=True, hyper={"id": "core.hyper-elic", "N": 8})
     with pytest.raises(ValueError, match="in_stride"):
         lic_core.create("core.elic", N=16, M=24, in_stride=3)

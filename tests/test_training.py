@@ -161,6 +161,30 @@ def test_init_fine_tunes_from_a_checkpoint_of_the_same_recipe_only(tiny_recipe, 
         Trainer(_config(other, image_dir, tmp_path / "d.safetensors", init=str(tmp_path / "a.safetensors")))
 
 
+def test_init_matching_warm_starts_another_recipe_from_the_tensors_that_match(tiny_recipe, image_dir, tmp_path):
+    Trainer(_config(tiny_recipe, image_dir, tmp_path / "a.safetensors", steps=2)).run()
+    start = lic_core.load(tmp_path / "a.safetensors").state_dict()
+    context = {**tiny_recipe, "entropy_model": {"id": "core.checkerboard", "N": 16, "residual": True}}
+    warm = Trainer(_config(context, image_dir, tmp_path / "b.safetensors", init=str(tmp_path / "a.safetensors"),
+                           init_matching=True))  # fmt: skip
+    own = warm.codec.state_dict()
+    assert all(torch.equal(own[k], start[k]) for k in start if k.startswith(("transform.", "entropy_model.side.hyper")))
+    assert not any(".context." in k for k in start) and any(".context." in k for k in own)
+    fast = Trainer(_config(context, image_dir, tmp_path / "c.safetensors", init=str(tmp_path / "a.safetensors"),
+                           init_matching=True, fresh_lr=1e-2, lr=1e-4))  # fmt: skip
+    old, new = fast.optimizers["main"].param_groups
+    context_params = {id(p) for n, p in fast.codec.named_parameters() if ".coder." in n}
+    assert {id(p) for p in new["params"]} == context_params and not context_params & {id(p) for p in old["params"]}
+    fast._set_lr()
+    assert new["lr"] == pytest.approx(100 * old["lr"])
+    with pytest.raises(LicError, match="--fresh-lr needs"):
+        Trainer(_config(context, image_dir, tmp_path / "d.safetensors", fresh_lr=1e-2))
+    unrelated = {**tiny_recipe, "transform": {"id": "core.elic", "N": 8, "M": 12}, "entropy_model": {"id": "core.hyperprior", "N": 8}}
+    with pytest.raises(LicError, match="no weight matches"):
+        Trainer(_config(unrelated, image_dir, tmp_path / "c.safetensors", init=str(tmp_path / "a.safetensors"),
+                        init_matching=True))  # fmt: skip
+
+
 def test_cli_train_two_processes_on_cpu(tiny_recipe, image_dir, tmp_path):
     recipe = tmp_path / "tiny.json"
     recipe.write_text(json.dumps(tiny_recipe))

@@ -74,6 +74,24 @@ def _ramp(cin: int, cout: int, min_ch: int, act: type[nn.Module]) -> nn.Module:
     )  # fmt: skip
 
 
+class SideResidual(nn.Module):
+    """Entropy parameters that refine the side's own ``(scales, means)``: ``side + net([ctx, side])``.
+
+    ``net``'s last conv starts at zero, so with a mean-scale hyperprior's weights the context
+    model starts at exactly that hyperprior's rates and training can only add what the context
+    brings (a warm start from a trained hyperprior). Pointwise when ``net`` is."""
+
+    def __init__(self, net: nn.Module, side_channels: int) -> None:
+        super().__init__()
+        self.net, self.side_channels = net, int(side_channels)
+        last = [m for m in net.modules() if isinstance(m, nn.Conv2d)][-1]
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x[:, -self.side_channels :] + self.net(x)
+
+
 class SpatialContextEntropyModel(HyperContextEntropyModel):
     """Hyperprior + a ``k``-stage spatial context model over the 2x2 sub-lattices.
 
@@ -83,7 +101,8 @@ class SpatialContextEntropyModel(HyperContextEntropyModel):
     says how they form the context. The entropy parameters are three 1x1 convs with LeakyReLU
     ramping linearly from ``context + side`` to ``2M`` channels (Minnen et al.'s for two stages).
     ``hyper`` builds the hyper transform (``hyper(in_channels=M)``; default Minnen's mean-scale
-    transform with ``N`` channels).
+    transform with ``N`` channels). ``residual=True`` adds the ramp's output to the side's own
+    ``2M`` (scales, means) (:class:`SideResidual`): a warm start from a mean-scale hyperprior.
     """
 
     def __init__(
@@ -95,6 +114,7 @@ class SpatialContextEntropyModel(HyperContextEntropyModel):
         kernel_size: int | Sequence[int] = 5,
         combine: str = "replace",
         levels: int = 256,
+        residual: bool = False,
     ) -> None:
         from lic_core.builtins.gdn import MeanScaleHyperTransform
 
@@ -105,13 +125,18 @@ class SpatialContextEntropyModel(HyperContextEntropyModel):
         ctx_width = 2 * M * (k if combine == "concat" else min(k, 1))
         width = int(side.hyper.out_channels)
         params = _ramp(ctx_width + width, 2 * M, 0, nn.LeakyReLU)
+        if residual:
+            if width != 2 * M:
+                raise ValueError(f"residual=True needs side features of 2M={2 * M} channels, the hyper gives {width}")
+            params = SideResidual(params, width)
         coder = MultistageCoder(stages, context, params, M, combine=combine, levels=levels, pointwise=True)
         super().__init__(M, side, coder)
 
 
 class CheckerboardEntropyModel(SpatialContextEntropyModel):
     """He et al. 2021: hyperprior + two-pass checkerboard context (anchors first, ``parity``
-    ``"even"`` puts them at (0,0) and (1,1) as CompressAI does); a 5x5 masked context conv."""
+    ``"even"`` puts them at (0,0) and (1,1) as CompressAI does); a 5x5 masked context conv.
+    ``residual``: see :class:`SpatialContextEntropyModel`."""
 
     def __init__(
         self,
@@ -121,11 +146,12 @@ class CheckerboardEntropyModel(SpatialContextEntropyModel):
         parity: str = "even",
         kernel_size: int = 5,
         levels: int = 256,
+        residual: bool = False,
     ) -> None:
         if parity not in ("even", "odd"):
             raise ValueError(f"parity must be 'even' or 'odd', got {parity!r}")
         order = "checkerboard" if parity == "even" else "checkerboard-odd"
-        super().__init__(M, N, order, hyper, kernel_size, "replace", levels)
+        super().__init__(M, N, order, hyper, kernel_size, "replace", levels, residual)
 
 
 def default_groups(M: int) -> list[int]:

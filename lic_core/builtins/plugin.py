@@ -151,6 +151,17 @@ def lic_recipes() -> list[RecipeSpec]:
             MINNEN,
         ),
         RecipeSpec(
+            "core.mbt2018-checkerboard-lite",
+            {
+                "transform": {"id": "core.gdn", "N": 64, "M": 96},
+                "entropy_model": {"id": "core.checkerboard", "N": 64, "residual": True},
+                "quantizer": {"id": "core.mixed"},
+            },
+            "core.mbt2018-mean-lite + a checkerboard context (He et al. 2021) refining the hyperprior's "
+            "parameters (residual: warm-starts from mbt2018-mean-lite weights)",
+            HE2021,
+        ),
+        RecipeSpec(
             "core.elic",
             {
                 "transform": {"id": "core.elic", "N": 192, "M": 320},

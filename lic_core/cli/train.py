@@ -34,6 +34,11 @@ def register(sub) -> None:
     p.add_argument("--init", metavar="CKPT|ID",
                    help="start from this coding checkpoint or shipped model of the same recipe (fine-tune, "
                    "e.g. to another lambda)")
+    p.add_argument("--init-matching", action="store_true",
+                   help="with --init from another recipe: load the tensors whose names and shapes match "
+                   "(warm start), the rest start fresh")
+    p.add_argument("--fresh-lr", type=float, metavar="LR",
+                   help="with --init-matching: the learning rate of the parameters that start fresh (default --lr)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--nproc", type=int, default=1, help="processes (DDP; gloo on CPU, NCCL on CUDA)")
     p.add_argument("--seed", type=int, default=0)

@@ -60,6 +60,8 @@ class TrainConfig:
     state: str | None = None
     resume: bool = False
     init: str | None = None
+    init_matching: bool = False
+    fresh_lr: float | None = None
     device: str = "cpu"
     seed: int = 0
     val_dir: str | None = None
@@ -148,11 +150,20 @@ class Trainer:
         recipe = load_recipe(cfg.recipe)
         torch.manual_seed(cfg.seed)  # same initial weights on every rank
         self.codec = compose(recipe)
-        if cfg.init:  # fine-tuning: start from a coding checkpoint of the same recipe
-            from lic_core.checkpoint import load_weights
+        fresh: list[str] = []  # with --init-matching: the coding-state keys that start fresh
+        if cfg.fresh_lr is not None and not (cfg.init and cfg.init_matching):
+            raise LicError("--fresh-lr needs --init CKPT --init-matching (it sets the LR of what starts fresh)")
+        if cfg.init:  # fine-tuning: start from a coding checkpoint of the same recipe (or warm start)
+            from lic_core.checkpoint import load_matching_weights, load_weights
             from lic_core.zoo import checkpoint_path
 
-            load_weights(self.codec, checkpoint_path(cfg.init))
+            if cfg.init_matching:
+                _, fresh = load_matching_weights(self.codec, checkpoint_path(cfg.init))
+                if self.dist.is_main:
+                    print(f"lic train: {len(self.codec.coding_state_dict()) - len(fresh)} tensors from {cfg.init}, "
+                          f"{len(fresh)} start fresh")
+            else:
+                load_weights(self.codec, checkpoint_path(cfg.init))
         self.codec = self.codec.to(self.device).train()
         self.recipe_name = str(self.codec.recipe.get("name") or "codec")
         self.out = Path(cfg.out or default_out(self.recipe_name, cfg.lmbda, cfg.metric))
@@ -184,10 +195,15 @@ class Trainer:
 
         named = list(self.codec.named_parameters())
         self.aux_names = [n for n, p in named if n.endswith("quantiles")]
-        main = [p for n, p in named if p.requires_grad and not n.endswith("quantiles")]
+        main = [(n, p) for n, p in named if p.requires_grad and not n.endswith("quantiles")]
         aux = [p for n, p in named if n.endswith("quantiles")]
-        self.main_params, self.aux_params = main, aux
-        self.optimizers = {"main": torch.optim.Adam(main, lr=cfg.lr)}
+        self.main_params, self.aux_params = [p for _, p in main], aux
+        new = set(fresh) if cfg.fresh_lr is not None else set()  # a warm start's new parts: their own LR
+        groups = [
+            {"params": [p for n, p in main if n not in new], "base_lr": cfg.lr},
+            {"params": [p for n, p in main if n in new], "base_lr": cfg.fresh_lr},
+        ]
+        self.optimizers = {"main": torch.optim.Adam([g for g in groups if g["params"]], lr=cfg.lr)}
         if aux:
             self.optimizers["aux"] = torch.optim.Adam(aux, lr=cfg.aux_lr)
         try:
@@ -259,10 +275,10 @@ class Trainer:
 
     # -- one step --------------------------------------------------------------------------
     def _set_lr(self) -> float:
-        lr = self.cfg.lr * self.lr_schedule.factor(self.step / self.total)
+        factor = self.lr_schedule.factor(self.step / self.total)
         for group in self.optimizers["main"].param_groups:
-            group["lr"] = lr
-        return lr
+            group["lr"] = group["base_lr"] * factor
+        return self.cfg.lr * factor
 
     def train_step(self, x: Tensor) -> dict[str, float]:
         cfg = self.cfg
