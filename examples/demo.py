@@ -103,8 +103,9 @@ def main() -> int:
 
     rows: list[tuple[str, str, dict]] = []
     section(f"coding {min(args.images, len(files))} Kodak images with the default codec")
-    default_name = f"lic default ({ladder()[0].recipe.removeprefix('core.')})"
-    for spec in ladder():
+    specs = ladder()
+    default_name = f"lic default ({specs[0].recipe.removeprefix('core.')})"
+    for spec in specs:
         r = code_with(spec.id, files[: args.images], args.out / spec.id)
         rows.append((default_name, f"q={spec.quality}", r))
         print(f"  {spec.id}: {r['bpp']:.4f} bpp, {r['psnr']:.2f} dB, encode {r['enc']:.2f} s, decode {r['dec']:.2f} s per image", flush=True)

@@ -128,14 +128,19 @@ def _recipe(path: str | os.PathLike, meta: Mapping[str, str]) -> dict[str, Any]:
         raise CheckpointError(f"{path}: lic.recipe is not valid JSON ({exc})") from None
 
 
-def _load_tensors(codec: torch.nn.Module, path: str | os.PathLike) -> None:
-    """Read the file's tensors and load them into ``codec`` after checking keys and shapes."""
+def _read_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """A checkpoint's tensors on the CPU, or a one-line :class:`CheckpointError`."""
     from safetensors.torch import load_file
 
     try:
-        state = load_file(str(path), device="cpu")
+        return load_file(str(path), device="cpu")
     except Exception as exc:
         raise CheckpointError(f"{path}: cannot read its tensors ({_one_line(exc)})") from None
+
+
+def _load_tensors(codec: torch.nn.Module, path: str | os.PathLike) -> None:
+    """Read the file's tensors and load them into ``codec`` after checking keys and shapes."""
+    state = _read_tensors(path)
     check_state(codec.coding_state_dict(), state, str(path))
     codec.load_state_dict(state)
 
@@ -177,13 +182,8 @@ def load_matching_weights(codec: torch.nn.Module, path: str | os.PathLike) -> tu
 
     :return: ``(loaded, fresh)``: the codec's coding-state keys taken from the file, and the others.
     """
-    from safetensors.torch import load_file
-
     read_metadata(path)
-    try:
-        state = load_file(str(path), device="cpu")
-    except Exception as exc:
-        raise CheckpointError(f"{path}: cannot read its tensors ({_one_line(exc)})") from None
+    state = _read_tensors(path)
     own = codec.coding_state_dict()
     take = {
         k: v for k, v in state.items()
@@ -191,6 +191,7 @@ def load_matching_weights(codec: torch.nn.Module, path: str | os.PathLike) -> tu
     }  # fmt: skip
     if not take.keys() & dict(codec.named_parameters()).keys():
         raise CheckpointError(f"{path}: no weight matches this codec's names and shapes")
+    # nn.Module's loader: CompressAI's (the codec's) requires the coder tables that this leaves out
     torch.nn.Module.load_state_dict(codec, take, strict=False)
     return sorted(take), sorted(k for k in own if k not in take)
 

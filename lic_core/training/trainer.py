@@ -158,10 +158,9 @@ class Trainer:
             from lic_core.zoo import checkpoint_path
 
             if cfg.init_matching:
-                _, fresh = load_matching_weights(self.codec, checkpoint_path(cfg.init))
+                loaded, fresh = load_matching_weights(self.codec, checkpoint_path(cfg.init))
                 if self.dist.is_main:
-                    print(f"lic train: {len(self.codec.coding_state_dict()) - len(fresh)} tensors from {cfg.init}, "
-                          f"{len(fresh)} start fresh")
+                    print(f"lic train: {len(loaded)} tensors from {cfg.init}, {len(fresh)} start fresh")
             else:
                 load_weights(self.codec, checkpoint_path(cfg.init))
         self.codec = self.codec.to(self.device).train()
