@@ -120,12 +120,12 @@ def main() -> int:
     section("Pillow JPEG and WebP at matching rates (same images)")
     sweeps = {fmt: anchor_sweep(files[: args.images], fmt) for fmt in ("jpeg", "webp")}
     hybrid_sweeps = {fmt: anchor_sweep(hybrid_files, fmt) for fmt in ("jpeg", "webp")} if hybrid else {}
-    head = f"{'codec':40s} {'point':>8s} {'bpp':>7s} {'PSNR':>7s} {'JPEG@bpp':>16s} {'WebP@bpp':>16s} {'enc s':>6s} {'dec s':>6s}"
+    head = f"{'codec':44s} {'point':>8s} {'bpp':>7s} {'PSNR':>7s} {'JPEG@bpp':>16s} {'WebP@bpp':>16s} {'enc s':>6s} {'dec s':>6s}"
     print(head + "\n" + "-" * len(head))
     for name, point, r in rows:
         ref = hybrid_sweeps if name.startswith("hybrid") else sweeps
         j, w = at_rate(ref["jpeg"], r["bpp"]), at_rate(ref["webp"], r["bpp"])
-        print(f"{name:40s} {point:>8s} {r['bpp']:7.4f} {r['psnr']:7.2f} "
+        print(f"{name:44s} {point:>8s} {r['bpp']:7.4f} {r['psnr']:7.2f} "
               f"{j['psnr-rgb']:6.2f}@{j['bpp']:.3f} {w['psnr-rgb']:7.2f}@{w['bpp']:.3f} {r['enc']:6.2f} {r['dec']:6.2f}")
     ours = [r for name, _, r in rows if not name.startswith("hybrid")]
     if len(ours) >= 2:

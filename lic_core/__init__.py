@@ -35,6 +35,7 @@ _LAZY = {
     "EntropyModel": "lic_core.interfaces",
     "Quantizer": "lic_core.interfaces",
     "PrePost": "lic_core.interfaces",
+    "PostOnlyStage": "lic_core.interfaces",
     "LossTerm": "lic_core.interfaces",
     "Codec": "lic_core.codec",
     "load": "lic_core.checkpoint",

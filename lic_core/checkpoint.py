@@ -29,6 +29,7 @@ import torch
 
 from lic_core.atomic import atomic_write_bytes
 from lic_core.errors import CheckpointError, LicError
+from lic_core.layers.masked import drop_saved_masks
 from lic_core.version import __version__
 
 FORMAT = "lic-checkpoint/1"
@@ -140,7 +141,7 @@ def _read_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 
 def _load_tensors(codec: torch.nn.Module, path: str | os.PathLike) -> None:
     """Read the file's tensors and load them into ``codec`` after checking keys and shapes."""
-    state = _read_tensors(path)
+    state = drop_saved_masks(codec, _read_tensors(path))
     check_state(codec.coding_state_dict(), state, str(path))
     codec.load_state_dict(state)
 

@@ -8,8 +8,8 @@ Supported (CompressAI class -> lic recipe with the same sizes):
 
 Modules map prefix to prefix; within a prefix, tensors map in order and must agree in shape
 (lic's layouts follow CompressAI's, so this is exact). The entropy bottleneck maps by name.
-CompressAI's Gaussian conditional tables are dropped: lic's coders keep their own finer table,
-rebuilt by ``update(force=True)``.
+CompressAI's context masks are dropped (lic derives them) and so are its Gaussian conditional
+tables: lic's coders keep their own finer table, rebuilt by ``update(force=True)``.
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ def map_compressai_state_dict(
 ) -> dict[str, Tensor]:
     """CompressAI ``state`` renamed onto ``target``'s keys (a composed :class:`~lic_core.Codec`)."""
     arch = arch or detect_arch(state)
+    state = {k: v for k, v in state.items() if not k.endswith(".context_prediction.mask")}  # lic derives masks
     own = target.state_dict()
     out: dict[str, Tensor] = {}
     used: set[str] = set()

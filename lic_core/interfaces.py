@@ -157,6 +157,25 @@ class PrePost(nn.Module):
         raise NotImplementedError
 
 
+class PostOnlyStage(PrePost):
+    """A stage that acts on the way out only (decoder-side enhancement): ``pre`` is the
+    identity, so channels, stride (1) and the outer stage's ``layout`` pass through unchanged;
+    subclasses define ``post``."""
+
+    def __init__(self, in_channels: int, layout: Mapping[str, Any] | None = None) -> None:
+        super().__init__()
+        self.in_channels = self.out_channels = int(in_channels)
+        self.stride = 1
+        self._layout = dict(layout or {})
+
+    @property
+    def layout(self) -> Mapping[str, Any]:
+        return self._layout
+
+    def pre(self, x: Tensor) -> Tensor:
+        return x
+
+
 class LossTerm(nn.Module):
     """An extra training objective computed from the codec's forward outputs.
 

@@ -75,6 +75,37 @@ def test_residual_checkerboard_warm_starts_at_the_hyperprior_and_then_learns_fro
     assert last.weight.abs().sum() == 0 and last.weight.grad.abs().sum() > 0
 
 
+def test_post_filter_warm_starts_as_the_identity_and_then_learns(tmp_path):
+    from lic_core.checkpoint import load_matching_weights
+
+    torch.manual_seed(3)
+    base = {"transform": {"id": "core.gdn", "N": 16, "M": 24}, "entropy_model": {"id": "core.hyperprior", "N": 16}}
+    plain = lic_core.compose(base).eval()
+    filtered = lic_core.compose({**base, "prepost": [{"id": "core.postfilter", "channels": 8, "depth": 3}]}).eval()
+    assert filtered.stride == plain.stride
+    plain.save(path := tmp_path / "plain.safetensors")
+    _, fresh = load_matching_weights(filtered, path)
+    assert {k.rsplit(".", 1)[-1] for k in fresh if k.startswith("prepost.")} == {"weight", "bias"}
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(filtered(x)["x_hat"], plain(x)["x_hat"])
+        coded = _coded(filtered, x)
+        assert coded == _coded(plain, x)
+        assert torch.equal(filtered.decompress(**coded)["x_hat"], plain.decompress(**coded)["x_hat"])
+    filtered.train()
+    rate_distortion(x, filtered(x), 0.01)["loss"].backward()
+    last = filtered.prepost[0].net[-1]
+    assert last.weight.abs().sum() == 0 and last.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="depth"):
+        lic_core.compose({**base, "prepost": [{"id": "core.postfilter", "depth": 1}]})
+
+
+def _coded(codec: torch.nn.Module, x: torch.Tensor) -> dict:
+    codec.update(force=True)
+    enc = codec.compress(x)
+    return {"strings": enc["strings"], "shape": enc["shape"]}
+
+
 def _count(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 

@@ -156,6 +156,15 @@ def test_masks_match_the_published_ones():
     assert lattice_mask(5, [(0, 0), (1, 1), (0, 1)], [(1, 0)])[0::2, 0::2].sum() == 0
 
 
+def test_masks_are_derived_not_saved_and_saved_ones_still_load():
+    conv = CheckerboardMaskedConv2d(2, 4, 5)
+    assert set(conv.state_dict()) == {"weight", "bias"}
+    older = dict(conv.state_dict(), mask=torch.ones_like(conv.mask))  # a file from before: mask saved
+    again = CheckerboardMaskedConv2d(2, 4, 5)
+    again.load_state_dict(older)  # strict
+    assert torch.equal(again.weight, conv.weight) and torch.equal(again.mask, conv.mask)
+
+
 def test_bad_orders_and_shapes_are_rejected():
     with pytest.raises(ValueError, match="exactly once"):
         parse_stages([[(0, 0)], [(0, 0), (1, 1)], [(0, 1), (1, 0)]])

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # How the shipped weights were made (docs/zoo.md has the numbers). Every step checkpoints;
 # rerun the same line with --resume to continue an interrupted run. On a CUDA machine add
-# `--device cuda` (and --amp bf16); on 2 CPU cores the whole script takes about 10 hours.
+# `--device cuda` (and --amp bf16); on 2 CPU cores the whole script takes about 12 hours.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DATA=${DATA:-../shared/data/train}     # BSDS500 train + test photos (never Kodak)
@@ -55,9 +55,20 @@ cycle 5 4200 "$OUT4" "$OUT5" --batch 2 --patch 256 --lr 5e-5 --val-every 500
 # cycle 6, on the largest crops BSDS500 gives without upscaling (what ran: --init core.lite-q1..q4,
 # the shipped cycle-5 files; float32 on an AVX2-only CPU)
 cycle 6 5400 "$OUT5" "$OUT6" --batch 2 --patch 320 --val-crop 320 --lr 1e-4 --val-every 500
-# 4. ship them (float16 parameters, coder tables recomputed, model id in the file)
+# 4. cycle 7: a checkerboard context and a post-filter on top (recipe
+#    core.mbt2018-checkerboard-lite-pf), warm-started from the cycle-6 weights: both new parts
+#    start as no-ops (zero last convs) and train at 10x the LR of the rest (what ran: --init
+#    core.lite-q1..q4, the shipped cycle-6 files, seed 9, 2,500 steps in one go)
+OUT7=${OUT7:-runs/zoo7}
+for L in 0.0018 0.0035 0.0067 0.013; do
+  "$LIC" train core.mbt2018-checkerboard-lite-pf --lambda $L --steps 2500 --lr 1e-4 --init "$OUT6/lite-mse-$L.safetensors" \
+    --init-matching --fresh-lr 1e-3 --out "$OUT7/lite-pf-mse-$L.safetensors" "${COMMON[@]}" --seed 9 --batch 2 --patch 320 \
+    --val-crop 320 --val-every 500 --ckpt-every 250 --compile --resume &
+done
+wait
+# 5. ship them (float16 parameters, coder tables recomputed, model id in the file)
 Q=1
 for L in 0.0018 0.0035 0.0067 0.013; do
-  "$LIC" models ship "$OUT6/lite-mse-$L.safetensors" core.lite-q$Q --note "examples/zoo/train_default_codec.sh"
+  "$LIC" models ship "$OUT7/lite-pf-mse-$L.safetensors" core.lite-q$Q --note "examples/zoo/train_default_codec.sh"
   Q=$((Q + 1))
 done

@@ -39,9 +39,11 @@ def lattice_mask(kernel_size: int, decoded: Iterable[Position], targets: Iterabl
 
 
 class MaskedConv2d(nn.Conv2d):
-    """A conv whose weight is multiplied by a fixed ``mask`` buffer (shaped like the weight,
-    as in CompressAI's ``MaskedConv2d``, so its weights load unchanged). The mask is applied in
-    the forward pass, so masked taps get no gradient and the stored weight is never rewritten."""
+    """A conv whose weight is multiplied by a fixed ``mask`` buffer shaped like the weight (as
+    in CompressAI's ``MaskedConv2d``). The mask is applied in the forward pass, so masked taps
+    get no gradient and the stored weight is never rewritten. The mask is derived from the
+    constructor's arguments, so it is not saved (it would double the conv's size on disk);
+    a state dict that still holds it (CompressAI's, older lic files) loads, the mask ignored."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, mask: Tensor, **kwargs) -> None:
         kwargs.setdefault("padding", kernel_size // 2)
@@ -50,7 +52,11 @@ class MaskedConv2d(nn.Conv2d):
             mask = mask.expand_as(self.weight)
         if mask.shape != self.weight.shape:
             raise ValueError(f"mask shape {tuple(mask.shape)} does not match weight {tuple(self.weight.shape)}")
-        self.register_buffer("mask", mask.to(self.weight.dtype).clone())
+        self.register_buffer("mask", mask.to(self.weight.dtype).clone(), persistent=False)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        state_dict.pop(prefix + "mask", None)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x: Tensor) -> Tensor:
         return self._conv_forward(x, self.weight * self.mask, self.bias)
@@ -101,3 +107,10 @@ def stage_context_convs(
         decoded = [p for stage in stages[:i] for p in stage]
         convs.append(LatticeMaskedConv2d(in_channels, outs[i - 1], ks[i - 1], decoded, stages[i]))
     return nn.ModuleList(convs)
+
+
+def drop_saved_masks(module: nn.Module, state: dict[str, Tensor]) -> dict[str, Tensor]:
+    """``state`` without the ``mask`` entries of ``module``'s :class:`MaskedConv2d` layers
+    (files written before masks stopped being saved hold them)."""
+    masks = {f"{name}.mask" for name, m in module.named_modules() if isinstance(m, MaskedConv2d)}
+    return {k: v for k, v in state.items() if k not in masks}

@@ -11,11 +11,11 @@ from typing import Any, Mapping
 
 from torch import Tensor, nn
 
-from lic_core.interfaces import PrePost
+from lic_core.interfaces import PostOnlyStage
 from lic_fenm.dense import DenseBlock
 
 
-class FEnMStage(PrePost):
+class FEnMStage(PostOnlyStage):
     """Two dense blocks and a conv, with a shortcut from the input (``blocks=1``: Proposed-Tiny).
 
     blocks: dense blocks (paper: 2). layers, growth: per dense block (a choice: 4 and 32).
@@ -24,21 +24,11 @@ class FEnMStage(PrePost):
     def __init__(
         self, in_channels: int, layout: Mapping[str, Any] | None = None, blocks: int = 2, layers: int = 4, growth: int = 32
     ) -> None:
-        super().__init__()
         if blocks < 1:
             raise ValueError(f"fenm.stage: blocks must be >= 1, got {blocks}")
-        self.in_channels = self.out_channels = in_channels
-        self.stride = 1
-        self._layout = dict(layout or {})
+        super().__init__(in_channels, layout)
         self.dense = nn.Sequential(*(DenseBlock(in_channels, layers, growth) for _ in range(blocks)))
         self.conv = nn.Conv2d(in_channels, in_channels, 3, padding=1)
-
-    @property
-    def layout(self) -> Mapping[str, Any]:
-        return self._layout
-
-    def pre(self, x: Tensor) -> Tensor:
-        return x
 
     def post(self, x_hat: Tensor) -> Tensor:
         return x_hat + self.conv(self.dense(x_hat))
