@@ -161,23 +161,14 @@ def lic_recipes() -> list[RecipeSpec]:
         ),
         RecipeSpec(
             "core.mbt2018-checkerboard-lite",
-            {
-                "transform": {"id": "core.gdn", "N": 64, "M": 96},
-                "entropy_model": {"id": "core.checkerboard", "N": 64, "residual": True},
-                "quantizer": {"id": "core.mixed"},
-            },
+            {"base": "core.mbt2018-mean-lite", "entropy_model": {"id": "core.checkerboard", "N": 64, "residual": True}},
             "core.mbt2018-mean-lite + a checkerboard context (He et al. 2021) refining the hyperprior's "
             "parameters (residual: warm-starts from mbt2018-mean-lite weights)",
             HE2021,
         ),
         RecipeSpec(
             "core.mbt2018-checkerboard-lite-pf",
-            {
-                "transform": {"id": "core.gdn", "N": 64, "M": 96},
-                "entropy_model": {"id": "core.checkerboard", "N": 64, "residual": True},
-                "quantizer": {"id": "core.mixed"},
-                "prepost": [{"id": "core.postfilter", "channels": 32, "depth": 4}],
-            },
+            {"base": "core.mbt2018-checkerboard-lite", "prepost": [{"id": "core.postfilter", "channels": 32, "depth": 4}]},
             "core.mbt2018-checkerboard-lite + a post-filter on the decoded image (2.5 M parameters): the "
             "default codec's recipe, under a second per Kodak image on 2 CPU cores; warm-starts from "
             "mbt2018-mean-lite weights (both new parts start as no-ops)",
