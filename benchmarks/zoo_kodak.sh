@@ -13,7 +13,7 @@ A=../shared/anchors/compressai-kodak
   --published "$A/compressai-bmshj2018-hyperprior_mse_cpu.json" "$A/compressai-mbt2018-mean_mse_cpu.json" --no-progress
 for REF in JPEG_Pillow WEBP_Pillow; do
   for M in cubic pchip; do
-    echo "$REF $M: $("$LIC" bdrate "$OUT/$REF.json" "$OUT/core.mbt2018-checkerboard-lite-pf_mse.json" --json --method $M)"
+    echo "$REF $M: $("$LIC" bdrate "$OUT/$REF.json" "$OUT/core.mbt2018-checkerboard-lite-pf2_mse.json" --json --method $M)"
   done
 done | tee "$OUT/bdrate.txt"
 "$LIC" bench core.lite-q3 --images 24 --repeats 1 --threads 2 --reference none --name default-codec-lite-q3-kodak

@@ -100,6 +100,27 @@ def test_post_filter_warm_starts_as_the_identity_and_then_learns(tmp_path):
         lic_core.compose({**base, "prepost": [{"id": "core.postfilter", "depth": 1}]})
 
 
+def test_post_filter_unshuffled_widens_its_view_and_keeps_the_image_shape():
+    from lic_core.builtins.postfilter import PostFilter
+
+    torch.manual_seed(4)
+    plain, folded = PostFilter(3, channels=8, depth=3), PostFilter(3, channels=8, depth=3, unshuffle=2)
+    for f in (plain, folded):
+        for m in f.net:
+            if isinstance(m, torch.nn.Conv2d):
+                torch.nn.init.normal_(m.weight, std=0.1)
+    x = torch.zeros(1, 3, 32, 32)
+    probe = x.clone()
+    probe[..., 16, 16] = 1.0
+    with torch.no_grad():
+        reach = [((f.post(probe) - probe) - (f.post(x) - x)).abs().sum((0, 1, 2)).nonzero().flatten() for f in (plain, folded)]
+    assert folded.post(x).shape == x.shape
+    assert reach[0].max() - reach[0].min() == 6  # three 3x3 convs: 7 pixels wide
+    assert reach[1].max() - reach[1].min() > 6  # the same convs on 2x2 blocks: wider
+    with pytest.raises(ValueError, match="unshuffle"):
+        PostFilter(3, unshuffle=0)
+
+
 def _coded(codec: torch.nn.Module, x: torch.Tensor) -> dict:
     codec.update(force=True)
     enc = codec.compress(x)

@@ -185,6 +185,18 @@ def test_init_matching_warm_starts_another_recipe_from_the_tensors_that_match(ti
                         init_matching=True))  # fmt: skip
 
 
+def test_train_only_trains_one_stage_and_leaves_the_rest_as_loaded(tiny_recipe, image_dir, tmp_path):
+    Trainer(_config(tiny_recipe, image_dir, tmp_path / "a.safetensors", steps=2)).run()
+    filtered = {**tiny_recipe, "prepost": [{"id": "core.postfilter", "channels": 8, "depth": 3}]}
+    result = Trainer(_config(filtered, image_dir, tmp_path / "b.safetensors", init=str(tmp_path / "a.safetensors"),
+                             init_matching=True, train_only=["prepost.0"], lr=1e-2)).run()  # fmt: skip
+    start, end = lic_core.load(tmp_path / "a.safetensors").state_dict(), lic_core.load(result["checkpoint"]).state_dict()
+    assert all(torch.equal(end[k], start[k]) for k in start if k.startswith("transform.") or k.endswith("quantiles"))
+    assert not torch.equal(end["prepost.0.net.4.weight"], torch.zeros_like(end["prepost.0.net.4.weight"]))
+    with pytest.raises(LicError, match="--train-only 'prepost.7': no parameters under it"):
+        Trainer(_config(filtered, image_dir, tmp_path / "c.safetensors", train_only=["prepost.7"]))
+
+
 def test_cli_train_two_processes_on_cpu(tiny_recipe, image_dir, tmp_path):
     recipe = tmp_path / "tiny.json"
     recipe.write_text(json.dumps(tiny_recipe))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # How the shipped weights were made (docs/zoo.md has the numbers). Every step checkpoints;
 # rerun the same line with --resume to continue an interrupted run. On a CUDA machine add
-# `--device cuda` (and --amp bf16); on 2 CPU cores the whole script takes about 12 hours.
+# `--device cuda` (and --amp bf16); on 2 CPU cores the whole script takes about 16 hours.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DATA=${DATA:-../shared/data/train}     # BSDS500 train + test photos (never Kodak)
@@ -66,9 +66,35 @@ for L in 0.0018 0.0035 0.0067 0.013; do
     --val-crop 320 --val-every 500 --ckpt-every 250 --compile --resume &
 done
 wait
-# 5. ship them (float16 parameters, coder tables recomputed, model id in the file)
-Q=1
-for L in 0.0018 0.0035 0.0067 0.013; do
-  "$LIC" models ship "$OUT7/lite-pf-mse-$L.safetensors" core.lite-q$Q --note "examples/zoo/train_default_codec.sh"
-  Q=$((Q + 1))
+# 5. cycle 8: a second, wider post-filter before the first (recipe core.mbt2018-checkerboard-lite-pf2,
+#    on 2x2 pixel blocks, zero last conv), warm-started from the cycle-7 weights (what ran: --init
+#    core.lite-q1..q4, the shipped cycle-7 files, seed 12). q1 and q2: only the two post-filters
+#    train, the codec stays as loaded (started with --steps 1500, shortened at step 250 to 1000);
+#    q3 and q4: everything trains (started with --steps 4000, shortened at step 500 to 3000)
+OUT8=${OUT8:-runs/zoo8}
+pf2() {  # L STEPS FROM OUT_DIR SEED [more lic-train options]
+  local L=$1 steps=$2 from=$3 out=$4 seed=$5; shift 5
+  "$LIC" train core.mbt2018-checkerboard-lite-pf2 --lambda "$L" --steps "$steps" --lr 1e-4 --init "$from" \
+    --out "$out/lite-pf2-mse-$L.safetensors" "${COMMON[@]}" --seed "$seed" --batch 2 --patch 320 --val-crop 320 \
+    --val-every 500 --ckpt-every 250 --compile --resume "$@"
+}
+for L in 0.0018 0.0035; do
+  pf2 $L 1000 "$OUT7/lite-pf-mse-$L.safetensors" "$OUT8" 12 --init-matching --fresh-lr 1e-3 \
+    --train-only prepost.0 --train-only prepost.1 &
 done
+for L in 0.0067 0.013; do
+  pf2 $L 3000 "$OUT7/lite-pf-mse-$L.safetensors" "$OUT8" 12 --init-matching --fresh-lr 1e-3 &
+done
+wait
+# 6. cycle 9: the two higher rate points, where the codec is weakest against WebP, once more
+#    end to end from their cycle-8 weights (seed 13)
+OUT9=${OUT9:-runs/zoo9}
+for L in 0.0067 0.013; do
+  pf2 $L 3500 "$OUT8/lite-pf2-mse-$L.safetensors" "$OUT9" 13 &
+done
+wait
+# 7. ship them (float16 parameters, coder tables recomputed, model id in the file)
+"$LIC" models ship "$OUT8/lite-pf2-mse-0.0018.safetensors" core.lite-q1 --note "examples/zoo/train_default_codec.sh"
+"$LIC" models ship "$OUT8/lite-pf2-mse-0.0035.safetensors" core.lite-q2 --note "examples/zoo/train_default_codec.sh"
+"$LIC" models ship "$OUT9/lite-pf2-mse-0.0067.safetensors" core.lite-q3 --note "examples/zoo/train_default_codec.sh"
+"$LIC" models ship "$OUT9/lite-pf2-mse-0.013.safetensors" core.lite-q4 --note "examples/zoo/train_default_codec.sh"

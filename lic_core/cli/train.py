@@ -39,6 +39,9 @@ def register(sub) -> None:
                    "(warm start), the rest start fresh")
     p.add_argument("--fresh-lr", type=float, metavar="LR",
                    help="with --init-matching: the learning rate of the parameters that start fresh (default --lr)")
+    p.add_argument("--train-only", metavar="MODULE", action="append",
+                   help="train only the parameters under this module path (repeatable), e.g. prepost.0: "
+                   "the rest stay as loaded (fine-tune one stage of a trained codec)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--nproc", type=int, default=1, help="processes (DDP; gloo on CPU, NCCL on CUDA)")
     p.add_argument("--seed", type=int, default=0)

@@ -62,6 +62,7 @@ class TrainConfig:
     init: str | None = None
     init_matching: bool = False
     fresh_lr: float | None = None
+    train_only: list[str] | None = None
     device: str = "cpu"
     seed: int = 0
     val_dir: str | None = None
@@ -98,6 +99,19 @@ def sibling(out: str | os.PathLike, suffix: str) -> Path:
     out = Path(out)
     stem = out.name[: -len(".safetensors")] if out.name.endswith(".safetensors") else out.name
     return out.with_name(stem + suffix)
+
+
+def freeze_except(codec: nn.Module, prefixes: list[str]) -> None:
+    """Train only the parameters under ``prefixes`` (module paths such as ``prepost.0``): the rest
+    stop needing gradients, so a stage added to a trained codec learns on its fixed outputs.
+    An unknown prefix is a :class:`LicError` naming the codec's modules."""
+    names = [n for n, _ in codec.named_parameters()]
+    for prefix in prefixes:
+        if not any(n == prefix or n.startswith(prefix + ".") for n in names):
+            tops = sorted({n.split(".")[0] + "." + n.split(".")[1] for n in names if "." in n})
+            raise LicError(f"--train-only {prefix!r}: no parameters under it (modules: {', '.join(tops)})")
+    for n, p in codec.named_parameters():
+        p.requires_grad_(any(n == q or n.startswith(q + ".") for q in prefixes))
 
 
 class _Objective(nn.Module):
@@ -163,6 +177,8 @@ class Trainer:
                     print(f"lic train: {len(loaded)} tensors from {cfg.init}, {len(fresh)} start fresh")
             else:
                 load_weights(self.codec, checkpoint_path(cfg.init))
+        if cfg.train_only:
+            freeze_except(self.codec, cfg.train_only)
         self.codec = self.codec.to(self.device).train()
         self.recipe_name = str(self.codec.recipe.get("name") or "codec")
         self.out = Path(cfg.out or default_out(self.recipe_name, cfg.lmbda, cfg.metric))
@@ -193,9 +209,9 @@ class Trainer:
             raise LicError("training needs at least one step")
 
         named = list(self.codec.named_parameters())
-        self.aux_names = [n for n, p in named if n.endswith("quantiles")]
+        self.aux_names = [n for n, p in named if n.endswith("quantiles") and p.requires_grad]
         main = [(n, p) for n, p in named if p.requires_grad and not n.endswith("quantiles")]
-        aux = [p for n, p in named if n.endswith("quantiles")]
+        aux = [p for n, p in named if n.endswith("quantiles") and p.requires_grad]
         self.main_params, self.aux_params = [p for _, p in main], aux
         new = set(fresh) if cfg.fresh_lr is not None else set()  # a warm start's new parts: their own LR
         groups = [
@@ -236,7 +252,7 @@ class Trainer:
     def _identity(self) -> dict[str, Any]:
         c = self.cfg
         return {"recipe": self.codec.recipe, "lmbda": c.lmbda, "metric": c.metric, "batch": c.batch,
-                "patch": c.patch, "seed": c.seed, "init": c.init, "world": self.dist.world, "total": self.total}  # fmt: skip
+                "patch": c.patch, "seed": c.seed, "init": c.init, "train_only": c.train_only, "world": self.dist.world, "total": self.total}  # fmt: skip
 
     def _rank_rng(self) -> dict[str, Tensor]:
         states = {"torch": torch.get_rng_state()}
