@@ -180,7 +180,8 @@ def lic_recipes() -> list[RecipeSpec]:
                 {"id": "core.postfilter", "channels": 32, "depth": 4},
                 {"id": "core.postfilter", "channels": 64, "depth": 6, "unshuffle": 2}]},
             "core.mbt2018-checkerboard-lite-pf + a second post-filter before the first, on 2x2 pixel "
-            "blocks (wider view, same cost per pixel); warm-starts from -pf weights (it starts as a no-op)",
+            "blocks (a 26x26-pixel view for about twice the first's cost per pixel); warm-starts from "
+            "-pf weights (it starts as a no-op)",
             HE2021,
         ),
         RecipeSpec(

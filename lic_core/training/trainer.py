@@ -105,13 +105,17 @@ def freeze_except(codec: nn.Module, prefixes: list[str]) -> None:
     """Train only the parameters under ``prefixes`` (module paths such as ``prepost.0``): the rest
     stop needing gradients, so a stage added to a trained codec learns on its fixed outputs.
     An unknown prefix is a :class:`LicError` naming the codec's modules."""
-    names = [n for n, _ in codec.named_parameters()]
+
+    def under(name: str, prefix: str) -> bool:
+        return name == prefix or name.startswith(prefix + ".")
+
+    named = list(codec.named_parameters())
     for prefix in prefixes:
-        if not any(n == prefix or n.startswith(prefix + ".") for n in names):
-            tops = sorted({n.split(".")[0] + "." + n.split(".")[1] for n in names if "." in n})
+        if not any(under(n, prefix) for n, _ in named):
+            tops = sorted({".".join(n.split(".")[:2]) for n, _ in named if "." in n})
             raise LicError(f"--train-only {prefix!r}: no parameters under it (modules: {', '.join(tops)})")
-    for n, p in codec.named_parameters():
-        p.requires_grad_(any(n == q or n.startswith(q + ".") for q in prefixes))
+    for n, p in named:
+        p.requires_grad_(any(under(n, q) for q in prefixes))
 
 
 class _Objective(nn.Module):
@@ -209,10 +213,10 @@ class Trainer:
             raise LicError("training needs at least one step")
 
         named = list(self.codec.named_parameters())
-        self.aux_names = [n for n, p in named if n.endswith("quantiles") and p.requires_grad]
         main = [(n, p) for n, p in named if p.requires_grad and not n.endswith("quantiles")]
-        aux = [p for n, p in named if n.endswith("quantiles") and p.requires_grad]
-        self.main_params, self.aux_params = [p for _, p in main], aux
+        aux = [(n, p) for n, p in named if p.requires_grad and n.endswith("quantiles")]
+        self.aux_names = [n for n, _ in aux]
+        self.main_params, self.aux_params = [p for _, p in main], [p for _, p in aux]
         new = set(fresh) if cfg.fresh_lr is not None else set()  # a warm start's new parts: their own LR
         groups = [
             {"params": [p for n, p in main if n not in new], "base_lr": cfg.lr},
@@ -220,7 +224,7 @@ class Trainer:
         ]
         self.optimizers = {"main": torch.optim.Adam([g for g in groups if g["params"]], lr=cfg.lr)}
         if aux:
-            self.optimizers["aux"] = torch.optim.Adam(aux, lr=cfg.aux_lr)
+            self.optimizers["aux"] = torch.optim.Adam(self.aux_params, lr=cfg.aux_lr)
         try:
             self.lr_schedule: LRSchedule = parse_schedule(cfg.schedule)
         except ValueError as exc:
