@@ -93,8 +93,15 @@ for L in 0.0067 0.013; do
   pf2 $L 3500 "$OUT8/lite-pf2-mse-$L.safetensors" "$OUT9" 13 &
 done
 wait
-# 7. ship them (float16 parameters, coder tables recomputed, model id in the file)
+# 7. cycle 10: the same once more from their cycle-9 weights (what ran: --init core.lite-q3,
+#    core.lite-q4, the shipped cycle-9 files, seed 14)
+OUT10=${OUT10:-runs/zoo10}
+for L in 0.0067 0.013; do
+  pf2 $L 3500 "$OUT9/lite-pf2-mse-$L.safetensors" "$OUT10" 14 &
+done
+wait
+# 8. ship them (float16 parameters, coder tables recomputed, model id in the file)
 "$LIC" models ship "$OUT8/lite-pf2-mse-0.0018.safetensors" core.lite-q1 --note "examples/zoo/train_default_codec.sh"
 "$LIC" models ship "$OUT8/lite-pf2-mse-0.0035.safetensors" core.lite-q2 --note "examples/zoo/train_default_codec.sh"
-"$LIC" models ship "$OUT9/lite-pf2-mse-0.0067.safetensors" core.lite-q3 --note "examples/zoo/train_default_codec.sh"
-"$LIC" models ship "$OUT9/lite-pf2-mse-0.013.safetensors" core.lite-q4 --note "examples/zoo/train_default_codec.sh"
+"$LIC" models ship "$OUT10/lite-pf2-mse-0.0067.safetensors" core.lite-q3 --note "examples/zoo/train_default_codec.sh"
+"$LIC" models ship "$OUT10/lite-pf2-mse-0.013.safetensors" core.lite-q4 --note "examples/zoo/train_default_codec.sh"
