@@ -8,6 +8,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+import lic_core._quiet  # noqa: F401  (light: silences a warning compressai's import triggers)
 from lic_core.version import __version__
 
 _LAZY = {

@@ -1,6 +1,6 @@
 """The ``.lic`` container: a small header, the entropy-coded strings, and checksums.
 
-Layout of format version 1 (all integers are unsigned LEB128 varints unless sized;
+Layout of format versions 1 and 2 (all integers are unsigned LEB128 varints unless sized;
 docs/bitstream.md has the full table)::
 
     "LIC" | version u8 | flags u8 | recipe digest 4B | weights digest 4B | latent check u32 LE
@@ -10,6 +10,10 @@ docs/bitstream.md has the full table)::
 
 The stream tree mirrors the nesting of the codec's ``strings`` (a list per stream, a
 ``bytes`` per image): a list of ``n`` items is written ``2n+1``, a string of ``L`` bytes ``2L``.
+Version 2 (what this lic-core writes) has the same layout; its latent check also
+commits to the image fields (:meth:`Header.commit`), so a rewritten size, padding, channel
+count or bit depth fails the decoder's check even when the header CRC is recomputed.
+Version-1 streams are still read (their image fields are only checked for consistency).
 Nothing here needs torch: :func:`pack` and :func:`unpack` work on bytes.
 """
 
@@ -22,7 +26,8 @@ from typing import Any, Sequence
 from lic_core.errors import BitstreamError
 
 MAGIC = b"LIC"
-VERSION = 1
+VERSION = 2  # written
+VERSIONS = (1, 2)  # read
 DIGEST_BYTES = 4
 FLAG_MODEL_ID = 0x01
 KNOWN_FLAGS = FLAG_MODEL_ID
@@ -39,7 +44,7 @@ class Header:
 
     recipe_digest: bytes
     weights_digest: bytes
-    latent_check: int
+    latent_check: int  # as stored: see :meth:`commit`
     height: int
     width: int
     channels: int = 3
@@ -49,6 +54,16 @@ class Header:
     model_id: str | None = None
     version: int = VERSION
     size: int = field(default=0, compare=False)  # header bytes (set by unpack)
+
+    def image_fields(self) -> bytes:
+        """The fields that shape the output image (size, channels, bit depth, padding, latent shape)."""
+        values = (self.height, self.width, self.channels, self.bit_depth, *self.pad, len(self.shape), *self.shape)
+        return b"".join(_varint(int(n)) for n in values)
+
+    def commit(self, symbols_crc: int) -> int:
+        """The latent check this header's version stores for latents whose CRC32 is ``symbols_crc``:
+        version 1 the CRC itself, version 2 the CRC continued over :meth:`image_fields`."""
+        return symbols_crc if self.version == 1 else zlib.crc32(self.image_fields(), symbols_crc)
 
     def check_model(self, recipe_digest: bytes, weights_digest: bytes) -> None:
         """Refuse to decode with a model other than the encoder's."""
@@ -148,6 +163,8 @@ def pack(header: Header, strings: Strings) -> bytes:
             raise ValueError(f"image {name} must be at least 1, got {value}")
     if header.channels not in (1, 3) or header.bit_depth not in (8, 16):
         raise ValueError(f"channels must be 1 or 3 and bit depth 8 or 16, got {header.channels}, {header.bit_depth}")
+    if header.version not in VERSIONS:
+        raise ValueError(f"format version must be one of {VERSIONS}, got {header.version}")
     flags = 0
     model_id = (header.model_id or "").encode()
     if model_id:
@@ -155,12 +172,11 @@ def pack(header: Header, strings: Strings) -> bytes:
             raise ValueError(f"model id longer than {MAX_MODEL_ID} bytes: {header.model_id!r}")
         flags |= FLAG_MODEL_ID
     out = bytearray(MAGIC)
-    out += bytes((VERSION, flags))
+    out += bytes((header.version, flags))
     out += header.recipe_digest[:DIGEST_BYTES].ljust(DIGEST_BYTES, b"\0")
     out += header.weights_digest[:DIGEST_BYTES].ljust(DIGEST_BYTES, b"\0")
     out += _u32(header.latent_check)
-    for n in (header.height, header.width, header.channels, header.bit_depth, *header.pad, len(header.shape), *header.shape):
-        out += _varint(int(n))
+    out += header.image_fields()
     leaves: list[bytes] = []
     _write_tree(strings, out, leaves)
     if model_id:
@@ -182,8 +198,8 @@ def unpack(data: bytes) -> tuple[Header, Strings]:
     if len(data) == len(MAGIC):
         raise BitstreamError(f"truncated .lic stream ({len(data)} bytes)")
     version = data[3]
-    if version != VERSION:
-        raise BitstreamError(f"unknown .lic format version {version} (this lic-core reads version {VERSION})")
+    if version not in VERSIONS:
+        raise BitstreamError(f"unknown .lic format version {version} (this lic-core reads versions 1 and 2)")
     r = _Reader(data, 4)
     try:
         flags = r.take(1)[0]

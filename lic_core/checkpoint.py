@@ -15,6 +15,11 @@ tables of the entropy coders included, so a loaded codec codes at once) and stri
 
 Pickles are never loaded. :func:`weights_digest` and :func:`recipe_digest` identify a model
 inside ``.lic`` streams.
+
+A file is untrusted input: :func:`load` builds its recipe within a size budget
+(:mod:`lic_core.budget`), compares the file's keys, shapes and dtypes with the codec before
+reading any tensor, then refuses non-finite values and coder tables CompressAI's coder cannot
+use (:func:`lic_core.coding.tables.check_tables`); every refusal is one :class:`CheckpointError`.
 """
 
 from __future__ import annotations
@@ -23,12 +28,13 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import torch
 
+from lic_core import budget
 from lic_core.atomic import atomic_write_bytes
-from lic_core.errors import CheckpointError, LicError
+from lic_core.errors import CheckpointError, CompositionError, LicError
 from lic_core.layers.masked import drop_saved_masks
 from lic_core.version import __version__
 
@@ -37,6 +43,11 @@ FORMAT = "lic-checkpoint/1"
 TABLE_BUFFERS = ("_quantized_cdf", "_offset", "_cdf_length", "scale_table")
 # recipe keys that do not change how a stream is coded
 NON_CODING_KEYS = ("name", "description", "paper", "train", "losses")
+# safetensors dtype names; floating parameters may be stored in any of the floating ones
+DTYPES = {
+    "F16": torch.float16, "BF16": torch.bfloat16, "F32": torch.float32, "F64": torch.float64,
+    "I8": torch.int8, "I16": torch.int16, "I32": torch.int32, "I64": torch.int64, "U8": torch.uint8, "BOOL": torch.bool,
+}  # fmt: skip
 
 
 def _component_ids(node: Any) -> set[str]:
@@ -118,46 +129,115 @@ def read_metadata(path: str | os.PathLike) -> dict[str, str]:
     if "lic.recipe" not in meta or "lic.format" not in meta:
         raise CheckpointError(f"{path} is a safetensors file without lic metadata (not a lic checkpoint)")
     if meta["lic.format"] != FORMAT:
-        raise CheckpointError(f"{path}: unknown checkpoint format {meta['lic.format']!r} (this lic reads {FORMAT})")
+        raise CheckpointError(f"{path}: unknown checkpoint format {meta['lic.format'][:40]!r} (this lic reads {FORMAT})")
+    _recipe(path, meta)  # valid JSON, a mapping, not nested too deeply: readers may parse it
+    for key, kind in (("lic.lambda", float), ("lic.step", int)):
+        try:
+            if key in meta:
+                kind(meta[key])
+        except ValueError:
+            raise CheckpointError(f"{path}: {key} is not a number") from None
     return meta
 
 
 def _recipe(path: str | os.PathLike, meta: Mapping[str, str]) -> dict[str, Any]:
+    from lic_core.composition import check_depth
+
     try:
-        return json.loads(meta["lic.recipe"])
+        recipe = json.loads(meta["lic.recipe"])
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"{path}: lic.recipe is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise CheckpointError(f"{path}: lic.recipe is nested too deeply") from None
+    if not isinstance(recipe, dict):
+        raise CheckpointError(f"{path}: lic.recipe is a JSON {type(recipe).__name__}, not a mapping")
+    try:
+        check_depth(recipe, "lic.recipe")
+    except CompositionError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    return recipe
 
 
-def _read_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """A checkpoint's tensors on the CPU, or a one-line :class:`CheckpointError`."""
-    from safetensors.torch import load_file
+def _read_header(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The file's tensors as meta tensors (names, shapes, dtypes; no data read)."""
+    from safetensors import safe_open
+
+    out = {}
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            for key in f.keys():
+                view = f.get_slice(key)
+                dtype, shape = view.get_dtype(), tuple(view.get_shape())
+                if dtype not in DTYPES:
+                    raise CheckpointError(f"{path}: {key} has dtype {dtype}, which lic checkpoints do not use")
+                out[key] = torch.empty(shape, dtype=DTYPES[dtype], device="meta")
+    except CheckpointError:
+        raise
+    except Exception as exc:
+        raise CheckpointError(f"{path}: cannot read its tensors ({_one_line(exc)})") from None
+    return out
+
+
+def _read_tensors(path: str | os.PathLike, keys: Iterable[str] | None = None) -> dict[str, torch.Tensor]:
+    """A checkpoint's tensors (only ``keys`` when given) on the CPU, or a one-line :class:`CheckpointError`."""
+    from safetensors import safe_open
 
     try:
-        return load_file(str(path), device="cpu")
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            return {k: f.get_tensor(k) for k in (f.keys() if keys is None else keys)}
     except Exception as exc:
         raise CheckpointError(f"{path}: cannot read its tensors ({_one_line(exc)})") from None
 
 
 def _load_tensors(codec: torch.nn.Module, path: str | os.PathLike) -> None:
-    """Read the file's tensors and load them into ``codec`` after checking keys and shapes."""
-    state = drop_saved_masks(codec, _read_tensors(path))
-    check_state(codec.coding_state_dict(), state, str(path))
+    """Load the file's tensors into ``codec`` once their keys, shapes, dtypes (from the header,
+    before reading them) and values check out."""
+    from lic_core.coding.tables import check_table_shapes, check_tables
+
+    expected = codec.coding_state_dict()
+    header = drop_saved_masks(codec, _read_header(path))
+    check_state(expected, header, str(path))
+    check_dtypes(expected, header, str(path))
+    check_table_shapes(codec, {k: tuple(v.shape) for k, v in header.items()}, str(path))
+    state = _read_tensors(path, header)
+    check_finite(state, str(path))
+    check_tables(codec, state, str(path))
     codec.load_state_dict(state)
 
 
-def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> torch.nn.Module:
-    """Rebuild the codec a checkpoint was saved from, ready to code, in eval mode on ``device``."""
+def load(path: str | os.PathLike, device: str | torch.device = "cpu", max_params: int | None = None) -> torch.nn.Module:
+    """Rebuild the codec a checkpoint was saved from, ready to code, in eval mode on ``device``.
+
+    ``max_params`` bounds the codec its recipe may build, in tensor elements (parameters and
+    buffers together; default ``$LIC_MAX_PARAMS``, else 2^27 = 134 M): a larger recipe is
+    refused before its tensors are allocated. Raise it for large files you trust.
+    """
     import lic_core
 
+    limit = budget.max_params(max_params)
     meta = read_metadata(path)
+    recipe = _recipe(path, meta)
     try:
-        codec = lic_core.compose(_recipe(path, meta), training=False)
+        with budget.size_budget(limit, skip_init=True):  # the file gives every parameter
+            codec = lic_core.compose(recipe, training=False)
+    except budget.BudgetExceeded as exc:
+        raise CheckpointError(
+            f"{path}: its recipe is too large: {exc} (raise it with max_params=, {budget.ENV} or --max-params for a file you trust)"
+        ) from None
     except LicError as exc:
         raise CheckpointError(f"{path}: cannot rebuild its recipe: {exc}") from None
     _load_tensors(codec, path)
     if not has_tables(codec):
-        codec.update()
+        from lic_core.coding.tables import check_planned_tables
+
+        check_planned_tables(codec, str(path))
+        try:  # tables sized by the file's quantiles and the recipe: bounded like the build
+            with budget.size_budget(limit):
+                codec.update()
+        except LicError as exc:
+            raise CheckpointError(f"{path}: cannot build its coder tables: {exc}") from None
+        except (RuntimeError, ValueError) as exc:  # an allocation torch refused, a pmf CompressAI did
+            raise CheckpointError(f"{path}: cannot build its coder tables ({_one_line(exc)[:200]})") from None
     codec.checkpoint_metadata = meta
     codec.model_id = meta.get("lic.model_id")
     return codec.to(device).eval()
@@ -184,17 +264,39 @@ def load_matching_weights(codec: torch.nn.Module, path: str | os.PathLike) -> tu
     :return: ``(loaded, fresh)``: the codec's coding-state keys taken from the file, and the others.
     """
     read_metadata(path)
-    state = _read_tensors(path)
     own = codec.coding_state_dict()
-    take = {
-        k: v for k, v in state.items()
+    take = [
+        k for k, v in _read_header(path).items()
         if k in own and tuple(v.shape) == tuple(own[k].shape) and k.rsplit(".", 1)[-1] not in TABLE_BUFFERS
-    }  # fmt: skip
-    if not take.keys() & dict(codec.named_parameters()).keys():
-        raise CheckpointError(f"{path}: no weight matches this codec's names and shapes")
+        and (v.dtype.is_floating_point if own[k].is_floating_point() else v.dtype == own[k].dtype)
+    ]  # fmt: skip
+    if not set(take) & dict(codec.named_parameters()).keys():
+        raise CheckpointError(f"{path}: no weight matches this codec's names, shapes and dtypes")
+    take = _read_tensors(path, take)
+    check_finite(take, str(path))
     # nn.Module's loader: CompressAI's (the codec's) requires the coder tables that this leaves out
     torch.nn.Module.load_state_dict(codec, take, strict=False)
     return sorted(take), sorted(k for k in own if k not in take)
+
+
+def check_dtypes(expected: Mapping[str, torch.Tensor], found: Mapping[str, torch.Tensor], where: str) -> None:
+    """Refuse a tensor whose dtype cannot stand for the codec's: floating for floating (any
+    width: shipped files store float16), the very dtype otherwise (int32 coder tables)."""
+    for key in sorted(expected.keys() & found.keys()):
+        want, got = expected[key].dtype, found[key].dtype
+        ok = got.is_floating_point if want.is_floating_point else got == want
+        if not ok:
+            kind = "floating point" if want.is_floating_point else str(want).replace("torch.", "")
+            raise CheckpointError(f"{where}: {key} is {str(got).replace('torch.', '')} in the file but must be {kind}")
+
+
+def check_finite(state: Mapping[str, torch.Tensor], where: str) -> None:
+    """Refuse NaN and infinite values in floating tensors, naming the first such tensor."""
+    for key in sorted(state):
+        t = state[key]
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            bad = int((~torch.isfinite(t)).sum())
+            raise CheckpointError(f"{where}: {key} holds {bad} non-finite value(s) (NaN or infinity)")
 
 
 def check_state(expected: Mapping[str, torch.Tensor], found: Mapping[str, torch.Tensor], where: str) -> None:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import copy
 import inspect
 import json
+import math
 from pathlib import Path
 from typing import Any, Mapping
 
 from lic_core.discovery import get_registry
-from lic_core.errors import CompositionError, LicError
+from lic_core.errors import ComponentBuildError, CompositionError, LicError
 from lic_core.specs import ComponentSpec
 
-RECIPE_KEYS = {"base", "name", "description", "paper", "transform", "entropy_model", "quantizer", "prepost", "losses", "train"}
+RECIPE_KEYS = {"base", "name", "description", "paper", "transform", "entropy_model", "quantizer", "prepost", "losses", "train", "exact"}
 DEFAULT_QUANTIZER = "core.mixed"
+# recipes nest a few levels (recipe -> transform -> block -> ...); deeper is hostile input
+MAX_DEPTH = 32
 
 
 class ComponentRef:
@@ -42,7 +45,13 @@ class ComponentRef:
             raise CompositionError(f"{self.spec.kind} {self.spec.id!r}: {exc}") from None
         except ValueError:  # no signature (builtins): let the call report
             pass
-        obj = factory(*args, **params)
+        try:
+            obj = factory(*args, **params)
+        except LicError:
+            raise
+        except Exception as exc:  # a parameter the component refuses: one line naming it
+            text = " ".join(str(exc).split()) or type(exc).__name__
+            raise ComponentBuildError(f"{self.spec.kind} {self.spec.id!r}: {_short(text, 300)}") from None
         base = KIND_BASES[self.spec.kind]
         if not isinstance(obj, base):
             raise CompositionError(
@@ -68,9 +77,9 @@ def _unref(value: Any) -> Any:
 def _entry(entry: Any, what: str) -> dict[str, Any]:
     if isinstance(entry, str):
         return {"id": entry}
-    if isinstance(entry, Mapping) and "id" in entry:
+    if isinstance(entry, Mapping) and isinstance(entry.get("id"), str):
         return dict(entry)
-    raise CompositionError(f"{what}: expected an id or a mapping with 'id', got {entry!r}")
+    raise CompositionError(f"{what}: expected an id or a mapping with a string 'id', got {_short(repr(entry), 60)}")
 
 
 def resolve(entry: Any, kind: str | None, what: str) -> ComponentRef:
@@ -81,7 +90,50 @@ def resolve(entry: Any, kind: str | None, what: str) -> ComponentRef:
     except LicError as exc:
         raise CompositionError(f"{what}: {exc}") from None
     params = {k: _resolve_value(v, f"{what}.{k}") for k, v in entry.items()}
+    for key, value in params.items():
+        _check_type(value, spec.params.get(key), f"{what}.{key}")
     return ComponentRef(spec, params)
+
+
+def _check_type(value: Any, default: Any, what: str) -> None:
+    """Refuse a value whose type cannot be what a numeric or boolean default documents: a string,
+    a boolean or a fraction for an integer (``1.5``, ``"abc"``), a string or non-finite value for
+    a number, a non-boolean for a flag. Lists (per-stage values) are checked item by item; None,
+    and parameters without such a default, are left to the component."""
+    if value is None or isinstance(default, (str, list, tuple, Mapping)) or default is None:
+        return
+    items = value if isinstance(value, (list, tuple)) else [value]
+    if isinstance(default, bool):
+        ok, expected = value in (True, False) and not isinstance(value, float), "true or false"
+    elif isinstance(default, int):
+        ok, expected = all(isinstance(v, int) and not isinstance(v, bool) for v in items), "an integer"
+    elif isinstance(default, float):
+        ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in items)
+        expected = "a finite number"
+    else:
+        return
+    if not ok:
+        raise CompositionError(f"{what} must be {expected} (default {default!r}), not {_short(repr(value), 40)}")
+
+
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def check_depth(node: Any, what: str = "recipe", limit: int = MAX_DEPTH) -> None:
+    """Refuse mappings and lists nested deeper than ``limit`` (before anything recurses into them)."""
+    stack = [(node, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children = list(item.values())
+        elif isinstance(item, (list, tuple)):
+            children = list(item)
+        else:
+            continue
+        if depth > limit:
+            raise CompositionError(f"{what} is nested deeper than {limit} levels")
+        stack.extend((child, depth + 1) for child in children)
 
 
 def _resolve_value(value: Any, what: str) -> Any:
@@ -105,20 +157,22 @@ def load_recipe(source: Any, _chain: tuple[str, ...] = ()) -> dict[str, Any]:
         return data
     if str(base) in _chain:
         raise CompositionError(f"recipe base cycle: {' -> '.join((*_chain, str(base)))}")
-    return _merge(load_recipe(base, (*_chain, str(base))), data)
+    return merge_recipe(load_recipe(base, (*_chain, str(base))), data)
 
 
-def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+def merge_recipe(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` overridden by ``override`` as a recipe's ``base:`` is (see :func:`load_recipe`)."""
     out = dict(base)
     for key, value in override.items():
         old = out.get(key)
         same_component = isinstance(value, Mapping) and isinstance(old, Mapping) and value.get("id", old.get("id")) == old.get("id")
-        out[key] = _merge(old, value) if same_component else copy.deepcopy(value)
+        out[key] = merge_recipe(old, value) if same_component else copy.deepcopy(value)
     return out
 
 
 def _read_recipe(source: Any) -> dict[str, Any]:
     if isinstance(source, Mapping):
+        check_depth(source)
         return copy.deepcopy(dict(source))
     if not isinstance(source, (str, Path)):
         raise CompositionError(f"a recipe is a mapping, a YAML/JSON file or a recipe name, not {type(source).__name__}")
@@ -138,6 +192,7 @@ def _read_recipe(source: Any) -> dict[str, Any]:
             raise CompositionError(f"cannot parse recipe {path}: {exc}") from None
         if not isinstance(data, Mapping):
             raise CompositionError(f"recipe {path} must be a mapping at top level")
+        check_depth(data, f"recipe {path}")
         data = dict(data)
         data.setdefault("name", path.stem)
         return data
@@ -216,4 +271,11 @@ def compose(source: Any, training: bool = True):
     codec = Codec(transform, entropy_model, quantizer_ref(), stages, [r() for r in loss_refs], recipe=normalized)
     for term in codec.losses:
         term.setup(codec)
+    if recipe.get("exact"):  # exact entropy parameters (lic_core.coding.robust): recorded in codec.recipe
+        from lic_core.coding.robust import exact_options, make_exact
+
+        try:
+            make_exact(codec, **exact_options(recipe["exact"]))
+        except ValueError as exc:
+            raise CompositionError(f"exact: {exc}") from None
     return codec

@@ -1,20 +1,30 @@
 """Plugin discovery: entry points in group ``lic``, loaded one at a time through pluggy.
 
 A plugin that fails to import, has an invalid hookimpl, declares an incompatible
-``requires_core`` or collides with another plugin is recorded with its error and skipped,
-so the host keeps working; ``LIC_STRICT_PLUGINS=1`` raises instead. ``LIC_DISABLE_PLUGINS=a,b``
-blocks plugins (by plugin or distribution name) before their module is imported. Two
-distributions claiming one plugin name are both errors. Nothing here imports torch.
+``requires_core`` or collides with another plugin is recorded with its error, reported in one
+``lic: warning:`` line on stderr and skipped, so the host keeps working; ``LIC_STRICT_PLUGINS=1``
+raises instead. Any exception raised by plugin code counts, ``SystemExit``,
+``KeyboardInterrupt`` and every other ``BaseException`` included: only a SIGINT actually delivered
+while plugins load (the user pressing Ctrl-C, seen by a handler installed for the duration)
+still interrupts. ``LIC_DISABLE_PLUGINS=a,b`` blocks plugins (by plugin or distribution name)
+before their module is imported and before duplicates are looked for. Two distributions
+claiming one plugin name are both errors. The name ``core`` is lic-core's built-in plugin:
+another distribution's entry point named ``core`` is refused. Nothing here imports torch.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import re
+import signal
+import sys
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import pluggy
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -27,6 +37,9 @@ from lic_core.version import __version__
 
 GROUP = "lic"
 STATUSES = ("ok", "error", "incompatible", "disabled")
+CORE = "core"  # lic-core's built-in plugin; no other distribution may use the name
+CORE_DISTRIBUTION = "lic-core"
+CORE_MODULE = "lic_core.builtins.plugin"
 
 
 @dataclass
@@ -69,6 +82,57 @@ def _disabled_names() -> set[str]:
     return {n.strip() for n in os.environ.get("LIC_DISABLE_PLUGINS", "").split(",") if n.strip()}
 
 
+def _normalized(distribution: str) -> str:
+    """A distribution name as PEP 503 compares them (``lic_core`` is ``lic-core``)."""
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def describe(exc: BaseException, limit: int = 300) -> str:
+    """``Type: message`` on one line of at most about ``limit`` characters, even for an
+    exception whose ``str()`` fails."""
+    try:
+        text = " ".join(str(exc).split())
+    except BaseException:  # noqa: BLE001 (a plugin's exception type may do anything)
+        text = "(unprintable)"
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class _InterruptWatch:
+    """Tells a real Ctrl-C from a ``KeyboardInterrupt`` raised by plugin code: while active
+    (main thread only), a SIGINT handler records that the signal arrived, then does what the
+    previous handler would."""
+
+    def __init__(self) -> None:
+        self.received = False
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> "_InterruptWatch":
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGINT)
+            if previous is not None:  # None: a handler set outside Python, which cannot be restored
+                self._previous = previous
+                signal.signal(signal.SIGINT, self._handle)
+                self._installed = True
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+            self._installed = False
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self._previous == signal.SIG_IGN:
+            return
+        self.received = True
+        if callable(self._previous):
+            self._previous(signum, frame)  # Python's default handler raises KeyboardInterrupt
+        else:
+            raise KeyboardInterrupt
+
+
 class Registry:
     """Every plugin found, and an index of their components, recipes and models by id and alias."""
 
@@ -83,29 +147,41 @@ class Registry:
         self._recipe_owner: dict[str, str] = {}
         self.models: dict[str, ModelSpec] = {}
         self._model_owner: dict[str, str] = {}
+        self._watch: _InterruptWatch | None = None
 
     # -- loading -------------------------------------------------------------------------
     def load_entry_points(self, eps: Iterable[EntryPoint] | None = None) -> "Registry":
+        """Load the built-in ``core`` plugin, then every entry point of group ``lic``."""
         eps = list(entry_points(group=GROUP) if eps is None else eps)
         disabled = _disabled_names()
+        core = PluginRecord(CORE, CORE_DISTRIBUTION, __version__, CORE_MODULE)
+        if disabled & {CORE, CORE_DISTRIBUTION}:
+            self._disable(core)
+        else:
+            self.add_module(CORE_MODULE, name=CORE, distribution=CORE_DISTRIBUTION, version=__version__)
         seen: dict[str, str] = {}
-        for ep in sorted(eps, key=lambda e: (e.name != "core", e.name)):
-            dist = ep.dist.name if ep.dist is not None else "(unknown)"
-            version = ep.dist.version if ep.dist is not None else ""
-            record = PluginRecord(ep.name, dist, version, ep.value)
-            if ep.name in seen:
-                if seen[ep.name] != dist:  # two distributions claim one plugin name (and its ids)
-                    self._conflict(record, seen[ep.name])
-                continue  # otherwise the same distribution found twice on sys.path
-            seen[ep.name] = dist
-            if ep.name in disabled or dist in disabled:
-                record.status = "disabled"
-                record.error = "blocked by LIC_DISABLE_PLUGINS"
-                self.plugins[ep.name] = record
-                continue
-            self._load(record, lambda ep=ep: ep.load())
-        if "core" not in self.plugins and "core" not in disabled:
-            self.add_module("lic_core.builtins.plugin", name="core", distribution="lic-core", version=__version__)
+        blocked: list[PluginRecord] = []
+        with self._watching():
+            for ep in sorted(eps, key=lambda e: e.name):
+                dist = ep.dist.name if ep.dist is not None else "(unknown)"
+                version = ep.dist.version if ep.dist is not None else ""
+                record = PluginRecord(ep.name, dist, version, ep.value)
+                if ep.name == CORE:
+                    if _normalized(dist) != CORE_DISTRIBUTION:
+                        self._refuse(record, f"the plugin name {CORE!r} is reserved for lic-core's built-in plugin")
+                    continue  # lic-core's own entry point: the built-in loaded above
+                if ep.name in disabled or dist in disabled:
+                    blocked.append(record)  # listed at the end: never a duplicate of a loaded plugin
+                    continue
+                if ep.name in seen:
+                    if seen[ep.name] != dist:  # two distributions claim one plugin name (and its ids)
+                        self._conflict(record, seen[ep.name])
+                    continue  # otherwise the same distribution found twice on sys.path
+                seen[ep.name] = dist
+                self._load(record, lambda ep=ep: ep.load())
+                self._guard()  # a Ctrl-C the plugin swallowed still stops the program
+        for record in blocked:
+            self._disable(record)
         return self
 
     def add_module(self, module: str | ModuleType, name: str, distribution: str = "(local)", version: str = "") -> PluginRecord:
@@ -113,8 +189,53 @@ class Registry:
         label = module if isinstance(module, str) else module.__name__
         record = PluginRecord(name, distribution, version, label)
         loader = (lambda: importlib.import_module(module)) if isinstance(module, str) else (lambda: module)
-        self._load(record, loader)
+        with self._watching():
+            self._load(record, loader)
+            self._guard()  # a Ctrl-C the plugin swallowed still stops the program
         return record
+
+    @contextmanager
+    def _watching(self) -> Iterator[None]:
+        """Plugin code runs inside: a SIGINT that arrives meanwhile is recorded (see :meth:`_guard`)."""
+        outer = self._watch
+        with _InterruptWatch() as self._watch:
+            try:
+                yield
+            finally:
+                self._watch = outer
+
+    def _key(self, record: PluginRecord) -> str:
+        """Where a record goes in :attr:`plugins`: its name, or ``name (distribution)`` when taken."""
+        taken = record.name in self.plugins and self.plugins[record.name] is not record
+        return f"{record.name} ({record.distribution})" if taken else record.name
+
+    def _disable(self, record: PluginRecord) -> None:
+        record.status, record.error = "disabled", "blocked by LIC_DISABLE_PLUGINS"
+        self.plugins[self._key(record)] = record
+
+    def _refuse(self, record: PluginRecord, message: str) -> None:
+        """An entry point that is never imported (a reserved name): an error beside the others."""
+        record.status, record.error = "error", message
+        self.plugins[f"{record.name} ({record.distribution})"] = record
+        if self.strict:
+            raise PluginError(f"plugin {record.name!r} ({record.distribution}): {message}")
+        self._warn(record)
+
+    def _warn(self, record: PluginRecord) -> None:
+        """One line on stderr per plugin that is not loaded (``lic plugins show`` has the rest)."""
+        release = f" {record.version}" if record.version else ""
+        print(
+            f"lic: warning: plugin {record.name!r} ({record.distribution}{release}) not loaded: {record.error}",
+            file=sys.stderr,
+        )
+
+    def _guard(self, exc: BaseException | None = None) -> None:
+        """Raise ``KeyboardInterrupt`` when a real Ctrl-C arrived while plugin code ran (even if
+        the plugin caught it or raised something else); anything else only breaks that plugin."""
+        if self._watch is not None and self._watch.received:
+            if isinstance(exc, KeyboardInterrupt):
+                raise exc
+            raise KeyboardInterrupt
 
     def _conflict(self, record: PluginRecord, first_distribution: str) -> None:
         """Two distributions provide plugin ``record.name``: neither is used, both are errors."""
@@ -131,6 +252,7 @@ class Registry:
         self.plugins[f"{record.name} ({record.distribution})"] = record
         if self.strict:
             raise PluginError(message)
+        self._warn(record)  # one line: the message names both distributions
 
     def _unload(self, record: PluginRecord) -> None:
         """Remove a loaded plugin's hooks, components, recipes and models from the index."""
@@ -152,14 +274,16 @@ class Registry:
         self.plugins[record.name] = record
         if self.strict:
             raise PluginError(f"plugin {record.name!r} ({record.distribution}): {message}")
+        self._warn(record)
         return record
 
     def _load(self, record: PluginRecord, loader) -> PluginRecord:
         try:
             module = loader()
-        except Exception as exc:  # a broken plugin must not take the host down
-            return self._fail(record, "error", f"import failed: {type(exc).__name__}: {exc}")
-        record.requires_core = str(getattr(module, "requires_core", "") or "")
+            record.requires_core = str(getattr(module, "requires_core", "") or "")
+        except BaseException as exc:  # a broken plugin must not take the host down, whatever it raises
+            self._guard(exc)
+            return self._fail(record, "error", f"import failed: {describe(exc)}")
         if record.requires_core:
             try:
                 ok = Version(__version__) in SpecifierSet(record.requires_core)
@@ -172,18 +296,20 @@ class Registry:
         try:
             self.pm.register(module, name=record.name)
             self.pm.check_pending()
-        except Exception as exc:
+        except BaseException as exc:
+            self._guard(exc)
             if self.pm.is_registered(module):
                 self.pm.unregister(module)
-            return self._fail(record, "error", f"invalid hookimpl: {type(exc).__name__}: {exc}")
+            return self._fail(record, "error", f"invalid hookimpl: {describe(exc)}")
         try:
             components = self._call(record.name, "lic_components")
             recipes = self._call(record.name, "lic_recipes")
             models = self._call(record.name, "lic_models")
             self._validate(record, components, recipes, models)
-        except Exception as exc:
+        except BaseException as exc:
+            self._guard(exc)
             self.pm.unregister(name=record.name)
-            return self._fail(record, "error", f"{type(exc).__name__}: {exc}")
+            return self._fail(record, "error", describe(exc))
         record.components, record.recipes, record.models = components, recipes, models
         self.plugins[record.name] = record
         for spec in components:

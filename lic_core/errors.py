@@ -19,3 +19,8 @@ class BitstreamError(LicError):
 
 class CheckpointError(LicError):
     """A checkpoint is not a lic safetensors file or does not match its recipe."""
+
+
+class ComponentBuildError(CompositionError, ValueError):
+    """A component refused the parameters of its recipe entry (its factory raised); a
+    ``ValueError`` too, as those factories' own errors are."""

@@ -6,6 +6,10 @@ it imports neither torch nor its own model code, only :mod:`lic_core.hookspec` a
 for example ``">=0.1,<0.2"``); a plugin whose range excludes the running core is recorded as
 ``incompatible`` and skipped. Every hook is optional.
 
+The entry-point name is the plugin's name and the namespace of its ids; ``core`` is reserved
+for lic-core's built-in plugin. Whatever the module or a hook raises (``SystemExit`` and
+``KeyboardInterrupt`` included) only marks that plugin broken: see :mod:`lic_core.discovery`.
+
 Example::
 
     from lic_core.hookspec import hookimpl

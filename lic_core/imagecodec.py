@@ -1,19 +1,22 @@
 """Images to ``.lic`` bytes and back with a codec: padding, container, digests, drift check.
 
 The encoder records a check value of its latents (CRC32 of ``round(y_hat)`` as little-endian
-int32); the decoder recomputes it from its own latents and refuses to output an image when
-they differ (the entropy parameters were computed differently, for example on another
-machine), rather than returning garbage.
+int32, continued over the header's image fields in format version 2); the decoder recomputes
+it from its own latents and refuses to output an image when they differ (the entropy
+parameters were computed differently, for example on another machine, or the stream was
+altered), rather than returning garbage. Before any decoding, the header is checked against
+the model (:func:`check_header`), so the work a stream can ask for is what its image size implies.
 """
 
 from __future__ import annotations
 
 import os
+import weakref
 import zlib
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import torch
 from torch import Tensor
@@ -22,6 +25,7 @@ from lic_core import bitstream
 from lic_core.atomic import atomic_write_bytes
 from lic_core.bitstream import Header
 from lic_core.checkpoint import has_tables, recipe_digest, weights_digest
+from lic_core.coding.one_thread import caller_threads
 from lic_core.errors import BitstreamError, LicError
 from lic_core.imageio import ImageInfo, check_size, crop, pad, read_image, write_png
 
@@ -97,7 +101,7 @@ def _encode(codec: torch.nn.Module, x: Tensor, info: ImageInfo, model_id: str | 
     header = Header(
         recipe_digest=recipe_digest(codec.recipe),
         weights_digest=weights_digest(codec),
-        latent_check=latent_check(enc["y_hat"]),
+        latent_check=0,
         height=info.height,
         width=info.width,
         channels=info.channels,
@@ -106,25 +110,91 @@ def _encode(codec: torch.nn.Module, x: Tensor, info: ImageInfo, model_id: str | 
         shape=tuple(int(s) for s in enc["shape"]),
         model_id=model_id if model_id is not None else getattr(codec, "model_id", None),
     )
-    return bitstream.pack(header, enc["strings"])
+    header = replace(header, latent_check=header.commit(latent_check(enc["y_hat"])))
+    try:
+        return bitstream.pack(header, enc["strings"])
+    except ValueError as exc:  # e.g. a model id from a checkpoint's metadata too long for the header
+        raise LicError(f"cannot write a .lic stream: {' '.join(str(exc).split())[:200]}") from None
+
+
+_skeletons: "weakref.WeakKeyDictionary[torch.nn.Module, Any]" = weakref.WeakKeyDictionary()
+
+
+def _skeleton(strings: Any) -> Any:
+    """The nesting of ``strings``: ``None`` for a string, a tuple of its items' for a list."""
+    if isinstance(strings, (bytes, bytearray)):
+        return None
+    return tuple(_skeleton(item) for item in strings)
+
+
+def _expected_skeleton(codec: torch.nn.Module) -> Any:
+    """The nesting ``codec.compress`` gives one image (from a blank ``stride`` x ``stride`` one,
+    cached per codec); ``False`` when the codec cannot code that probe."""
+    if codec not in _skeletons:
+        s = int(codec.stride)
+        try:
+            with _coding(codec):
+                _skeletons[codec] = _skeleton(codec.compress(torch.zeros(1, 3, s, s, device=_device(codec)))["strings"])
+        except Exception:  # a codec that needs larger images: the structure is checked while decoding
+            _skeletons[codec] = False
+    return _skeletons[codec]
+
+
+def check_header(header: Header, strings: Any, codec: torch.nn.Module) -> None:
+    """Refuse a header that does not fit ``codec`` before any decoding: image size within the
+    limits, padding exactly what ``codec.stride`` needs, the latent shape the model gives the
+    padded image, the nesting of streams the model writes. One-line :class:`BitstreamError`."""
+    try:
+        check_size(header.height, header.width)
+    except LicError as exc:
+        raise BitstreamError(f"invalid .lic header ({exc})") from None
+    s = int(codec.stride)
+    pad = ((-header.height) % s, (-header.width) % s)
+    if header.pad != pad:
+        raise BitstreamError(
+            f"invalid .lic header (padding of {header.pad[0]} rows and {header.pad[1]} columns; this model pads a "
+            f"{header.width}x{header.height} image by {pad[0]} and {pad[1]} to its stride {s})"
+        )
+    latent_shape = getattr(codec, "latent_shape", None)
+    if latent_shape is not None:
+        shape = tuple(latent_shape(header.height + pad[0], header.width + pad[1]))
+        if header.shape != shape:
+            raise BitstreamError(
+                f"invalid .lic header (latent shape {'x'.join(map(str, header.shape)) or 'empty'}; this model codes a "
+                f"{header.width}x{header.height} image with {'x'.join(map(str, shape))} latents)"
+            )
+    expected = _expected_skeleton(codec)
+    if expected is not False and _skeleton(strings) != expected:
+        raise BitstreamError("invalid .lic header (its stream tree is not the one this model writes)")
+
+
+def _decompress(codec: torch.nn.Module, strings, header: Header) -> dict[str, Tensor]:
+    with _coding(codec):
+        try:
+            return codec.decompress(strings, header.shape)
+        except LicError:
+            raise
+        except Exception as exc:  # every decoding failure is a stream error, never a traceback
+            raise BitstreamError(
+                f"decoder drift: decoding a stream that passed its checksums failed ({type(exc).__name__}: "
+                f"{' '.join(str(exc).split())[:200]})"
+            ) from None
 
 
 def decode(data: bytes, codec: torch.nn.Module) -> tuple[Tensor, Header]:
     """Decode ``.lic`` bytes: the cropped ``(1, 3, H, W)`` image and the stream's header."""
     header, strings = bitstream.unpack(data)
     header.check_model(recipe_digest(codec.recipe), weights_digest(codec))
-    with _coding(codec):
-        try:
-            out = codec.decompress(strings, header.shape)
-        except (RuntimeError, ValueError, IndexError) as exc:
-            raise BitstreamError(
-                f"decoder drift: decoding a stream that passed its checksums failed ({type(exc).__name__}: "
-                f"{' '.join(str(exc).split())})"
-            ) from None
-    if latent_check(out["y_hat"]) != header.latent_check:
+    check_header(header, strings, codec)
+    out = _decompress(codec, strings, header)
+    if header.commit(latent_check(out["y_hat"])) != header.latent_check and torch.get_num_threads() > 1:
+        with caller_threads():  # a stream of an earlier version's multi-threaded encoder (lic_core.coding.one_thread)
+            out = _decompress(codec, strings, header)
+    if header.commit(latent_check(out["y_hat"])) != header.latent_check:
         raise BitstreamError(
-            "decoder drift: the decoded latents differ from the encoder's (the entropy parameters were "
-            "computed differently, e.g. floating-point differences between machines); no image is output"
+            "decoder drift: the decoded latents or image fields differ from the encoder's (the stream was "
+            "altered, or the entropy parameters were computed differently, e.g. floating-point differences "
+            "between machines); no image is output"
         )
     x_hat = out["x_hat"]
     expected = (header.height + header.pad[0], header.width + header.pad[1])
@@ -144,7 +214,7 @@ def compress_file(
     """Compress an image file to a ``.lic`` file (written atomically)."""
     x, info = read_image(in_path)
     data = _encode(codec, x, info, model_id)
-    atomic_write_bytes(out_path, data)
+    atomic_write_bytes(out_path, data, inputs=(in_path,))  # never replaces the input
     return Compressed(Path(out_path), len(data), info.height, info.width, info.alpha_dropped)
 
 
@@ -169,5 +239,5 @@ def decompress_file(in_path: str | os.PathLike, out_path: str | os.PathLike, cod
         except LicError as exc:
             raise LicError(f"{in_path}: {exc}") from None
     x_hat, header = decode(data, codec)
-    write_png(x_hat, out_path, header.channels, header.bit_depth)
+    write_png(x_hat, out_path, header.channels, header.bit_depth, inputs=(in_path,))
     return header

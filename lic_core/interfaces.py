@@ -36,7 +36,12 @@ class Transform(nn.Module):
 
     ``analysis`` maps (B, in_channels, H, W) to (B, latent_channels, H/s, W/s) with
     ``s = stride``; ``synthesis`` maps back to (B, out_channels, H, W). A backbone accepts
-    ``in_channels``/``in_stride`` so that a pre-processing stage can replace its stem.
+    ``in_channels``/``in_stride`` so that a pre-processing stage can replace its stem: with
+    ``in_stride > 1`` the stage has already downsampled by that factor and takes the place of
+    the first ``log2(in_stride)`` downsampling layers, which run at stride 1 (and their
+    synthesis mirrors too). A backbone may also take ``stem_kernel``, the kernel of the stride-1
+    layer that then adapts the stage's channels to its first width (``core.gdn``,
+    ``tinylic.transform``, ``stf.transform``: 3 by default, a feature conv, not an image stem).
     """
 
     in_channels: int
@@ -184,11 +189,16 @@ class LossTerm(nn.Module):
     the fraction of training done: the weight is ``weight`` for ``start <= progress < until``
     and 0 elsewhere. ``setup(codec)`` is called once at composition to build auxiliary modules;
     everything a loss term owns exists in training only and never enters coding checkpoints.
+
+    Diagnostics: ``forward`` may fill ``self.diagnostics`` with named scalar tensors (detached)
+    describing that call; the trainer logs them next to the term's value, under the term's id
+    (``"cca.loss/R_aux"``).
     """
 
     def __init__(self, weight: float = 1.0, start: float = 0.0, until: float = 1.0) -> None:
         super().__init__()
         self.weight, self.start, self.until = float(weight), float(start), float(until)
+        self.diagnostics: dict[str, Tensor] = {}
 
     def setup(self, codec: nn.Module) -> None:
         """Build anything that depends on the codec (called once by ``compose``)."""

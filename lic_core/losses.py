@@ -15,9 +15,10 @@ def bits(likelihoods: Mapping[str, Tensor]) -> Tensor:
 
 
 def rate_distortion(
-    x: Tensor, out: Mapping[str, Any], lmbda: float, metric: str = "mse"
+    x: Tensor, out: Mapping[str, Any], lmbda: float, metric: str = "mse", rate_weight: float = 1.0
 ) -> dict[str, Tensor]:
-    """``lmbda * 255^2 * MSE + bpp`` (or ``lmbda * (1 - MS-SSIM) + bpp``) with its parts."""
+    """``lmbda * 255^2 * MSE + rate_weight * bpp`` (or ``lmbda * (1 - MS-SSIM) + ...``) with its
+    parts; ``rate_weight`` is the training's rate-weight schedule (1 outside a warm-up)."""
     n, _, h, w = x.shape
     bpp = bits(out["likelihoods"]) / (n * h * w)
     x_hat = out["x_hat"]
@@ -32,7 +33,7 @@ def rate_distortion(
         result["ms_ssim"], result["distortion"] = value, 1.0 - value
     else:
         raise ValueError(f"metric must be 'mse' or 'ms-ssim', got {metric!r}")
-    result["loss"] = lmbda * result["distortion"] + bpp
+    result["loss"] = lmbda * result["distortion"] + (bpp if rate_weight == 1.0 else rate_weight * bpp)
     return result
 
 

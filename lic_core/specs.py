@@ -15,6 +15,34 @@ from typing import Any, Callable, Mapping
 KINDS: tuple[str, ...] = ("transform", "block", "entropy_model", "quantizer", "prepost", "loss")
 
 
+class _Required:
+    """The marker of a parameter that has no default (:data:`REQUIRED`); one instance."""
+
+    _instance: "_Required | None" = None
+
+    def __new__(cls) -> "_Required":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+    def __copy__(self) -> "_Required":
+        return self
+
+    def __deepcopy__(self, memo: dict) -> "_Required":
+        return self
+
+    def __reduce__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED = _Required()
+"""``ComponentSpec.params`` value of a parameter the recipe must give (the factory has no
+default for it). Every other value, ``None`` included, is the parameter's default."""
+
+
 def import_object(path: str) -> Any:
     """Import ``"package.module:attr.sub"`` and return the object it names."""
     module_name, _, attr = path.partition(":")
@@ -36,7 +64,8 @@ class ComponentSpec:
               (see ``docs/plugin-authoring.md``) plus the recipe's parameters.
     summary:  one line for listings.
     paper:    citation or URL of the method.
-    params:   documented parameters: name -> default value (``None`` when required).
+    params:   documented parameters: name -> default value, or :data:`REQUIRED` for one
+              without a default (``None`` is a default like any other: optional).
     example:  small parameters the conformance kit builds the component with (fast on CPU).
     """
 
@@ -63,6 +92,16 @@ class ComponentSpec:
     @property
     def name(self) -> str:
         return self.id.split(".", 1)[1]
+
+    @property
+    def required_params(self) -> tuple[str, ...]:
+        """Names of the parameters without a default (marked :data:`REQUIRED`)."""
+        return tuple(k for k, v in self.params.items() if v is REQUIRED)
+
+    @property
+    def optional_params(self) -> dict[str, Any]:
+        """The parameters with a default: name -> default (``None`` included)."""
+        return {k: v for k, v in self.params.items() if v is not REQUIRED}
 
     def load(self) -> Callable[..., Any]:
         """Import and return the factory (this is where torch and model code get imported)."""

@@ -55,3 +55,41 @@ def test_cli_bench_writes_json_and_markdown(tiny_recipe, image_dir, tmp_path, ca
     table = (out / "bench-t.md").read_text()
     assert "| lic tiny |" in table and "CompressAI MeanScaleHyperprior" in table
     assert "bench-t.md" in capsys.readouterr().out
+
+
+def test_stage_macs_count_each_stage_per_pixel_and_efficiency_is_a_fraction_of_the_peak(tiny_recipe):
+    from lic_core.evaluation.bench import attach_efficiency, matmul_peak, stage_macs
+
+    recipe = {**tiny_recipe, "prepost": [{"id": "core.postfilter", "channels": 8, "depth": 3}]}
+    torch.manual_seed(0)
+    codec = lic_core.compose(recipe).eval()
+    codec.update(force=True)
+    macs = stage_macs(codec, torch.rand(1, 3, 64, 64))
+    enc, dec = macs["compress"], macs["decompress"]
+    assert enc["transform.analysis"] > 0 and "transform.synthesis" not in enc and "prepost.0" not in enc
+    assert dec["transform.synthesis"] > 0 and dec["entropy_model.side"] > 0
+    # the post-filter: 3x3 convs 3->8, 8->8, 8->3 on every pixel
+    assert dec["prepost.0"] == 9 * (3 * 8 + 8 * 8 + 8 * 3)
+    assert dec["total"] >= sum(v for k, v in dec.items() if k != "total")
+    peak = matmul_peak(size=128, seconds=0.05)
+    result = {"summary": {"compress": 0.5, "decompress": 0.25}, "per_image": [{"pixels": 64 * 64}]}
+    attach_efficiency(result, macs, peak)
+    s = result["summary"]
+    assert s["decompress_macs_per_s"] == pytest.approx(dec["total"] * 64 * 64 / 0.25)
+    assert s["decompress_peak_fraction"] == pytest.approx(s["decompress_macs_per_s"] / peak)
+
+
+def test_cli_bench_runs_a_codec_with_pre_post_stages_without_a_reference(tiny_recipe, image_dir, tmp_path, capsys):
+    recipe = tmp_path / "pf.json"
+    recipe.write_text(json.dumps({**tiny_recipe, "prepost": [{"id": "core.postfilter", "channels": 8, "depth": 3}]}))
+    out = tmp_path / "bench"
+    rc = main(["bench", str(recipe), "--data", str(image_dir), "--images", "1", "--repeats", "1",
+               "--out-dir", str(out), "--name", "pf"])  # fmt: skip
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "no CompressAI reference for a codec with pre/post stages; benched without a reference" in printed
+    (row,) = json.loads((out / "bench-pf.json").read_text())["rows"]
+    s = row["summary"]
+    assert "ratios" not in row and s["exact_decode"]
+    assert s["decompress_macs_per_pixel"] > s["compress_macs_per_pixel"] > 0 and 0 < s["decompress_peak_fraction"]
+    assert "of peak" in (out / "bench-pf.md").read_text()

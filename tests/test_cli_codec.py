@@ -104,10 +104,93 @@ def test_compose_summary_and_save(tmp_path, capsys):
 
 
 def test_macs_count_the_convolutions():
-    from lic_core.cli.compose import part_macs
+    from lic_core.evaluation.macs import part_macs
 
     codec = lic_core.compose(TINY)
     per, total = part_macs(codec)
     # the first layer: a 5x5 stride-2 conv, 3 -> 16 channels, a 128x128 output
     assert per["transform.analysis.0"] == 128 * 128 * 16 * 3 * 25
     assert total == sum(per[k] for k in ("transform.analysis", "transform.synthesis", "entropy_model"))
+
+
+def _one_error(code: int, out: str, err: str) -> str:
+    assert code == 1 and out == "" and err.startswith("lic: error: ") and err.count("\n") == 1, err
+    return err.strip()
+
+
+@pytest.mark.parametrize("how", ["same-path", "hard-link", "symlink"])
+def test_an_output_that_is_the_input_is_refused_and_the_input_kept(files, capsys, tmp_path, how):
+    src = tmp_path / "in.png"
+    src.write_bytes((files / "img.png").read_bytes())
+    out = {"same-path": src, "hard-link": tmp_path / "hard.png", "symlink": tmp_path / "link.png"}[how]
+    if how == "hard-link":
+        out.hardlink_to(src)
+    elif how == "symlink":
+        out.symlink_to(src)
+    err = _one_error(*_run(capsys, "compress", src, "-o", out, "--model", files / "tiny.safetensors"))
+    assert err == f"lic: error: cannot write {out}: it is the same file as the input {src}"
+    assert src.read_bytes() == (files / "img.png").read_bytes()
+
+
+def test_decompress_onto_its_stream_and_onto_the_model_are_refused(files, capsys, tmp_path):
+    model = files / "tiny.safetensors"
+    stream = tmp_path / "s.lic"
+    _run(capsys, "compress", files / "img.png", "-o", stream, "--model", model)
+    data = stream.read_bytes()
+    err = _one_error(*_run(capsys, "decompress", stream, "-o", stream, "--model", model))
+    assert err == f"lic: error: cannot write {stream}: it is the same file as the input {stream}"
+    err = _one_error(*_run(capsys, "compress", files / "img.png", "-o", model, "--model", model))
+    assert err == f"lic: error: cannot write {model}: it is the same file as the input {model}"
+    assert stream.read_bytes() == data and lic_core.load(model) is not None
+
+
+@pytest.mark.parametrize("kind", ["empty", "directory", "directory-slash", "fifo", "char-device"])
+def test_outputs_that_are_not_regular_files_are_one_line_errors_naming_the_path(files, capsys, tmp_path, kind):
+    import os
+
+    if kind in ("fifo", "char-device") and os.name != "posix":
+        pytest.skip("POSIX special files")
+    out, expected = {
+        "empty": ("", "the output path is empty: give a file name"),
+        "directory": (tmp_path, f"cannot write {tmp_path}: it is a directory, not a regular file"),
+        "directory-slash": (f"{tmp_path}/", f"cannot write {tmp_path}/: the output names a directory, it must be a file"),
+        "fifo": (tmp_path / "fifo", f"cannot write {tmp_path / 'fifo'}: it is a FIFO (named pipe), not a regular file"),
+        "char-device": ("/dev/null", "cannot write /dev/null: it is a character device, not a regular file"),
+    }[kind]
+    if kind == "fifo":
+        os.mkfifo(out)
+    for argv in (("compress", files / "img.png"), ("decompress", files / "good.lic")):
+        err = _one_error(*_run(capsys, *argv, "-o", out, "--model", files / "tiny.safetensors"))
+        assert err == f"lic: error: {expected}" and ".tmp" not in err
+    if kind == "fifo":
+        assert os.path.exists(out) and not os.path.isfile(out)  # still a FIFO
+
+
+def test_an_existing_regular_output_is_replaced(files, capsys, tmp_path):
+    out = tmp_path / "old.lic"
+    out.write_bytes(b"an older stream")
+    code, _, _ = _run(capsys, "compress", files / "img.png", "-o", out, "--model", files / "tiny.safetensors")
+    assert code == 0 and out.read_bytes()[:4] != b"an o"
+
+
+def test_eval_and_train_check_their_outputs_before_working(files, capsys, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.png").write_bytes((files / "img.png").read_bytes())
+    err = _one_error(*_run(capsys, "eval", "--data", data, "--anchors", "jpeg", "--plot", tmp_path, "--no-progress"))
+    assert err == f"lic: error: cannot write {tmp_path}: it is a directory, not a regular file"
+    err = _one_error(*_run(capsys, "eval", files / "tiny.safetensors", "--data", data, "--json", files / "tiny.safetensors"))
+    assert err.endswith(f"it is the same file as the input {files / 'tiny.safetensors'}")
+    init = files / "tiny.safetensors"
+    err = _one_error(*_run(capsys, "train", "core.mbt2018-mean", "--data", data, "--lambda", "0.01", "--init", init, "--out", init))
+    assert err == f"lic: error: cannot write {init}: it is the same file as the input {init}"
+    out = tmp_path / "m.safetensors"
+    err = _one_error(*_run(capsys, "train", "core.mbt2018-mean", "--data", data, "--lambda", "0.01", "--out", out, "--state", out))
+    assert err == f"lic: error: --out and --state both name {out}: give different files"
+    assert not out.exists()
+    from argparse import Namespace
+
+    from lic_core.cli.train import check_paths
+
+    fresh = tmp_path / "runs" / "new"  # a directory training creates is fine
+    check_paths(Namespace(out=str(fresh / "m.safetensors"), state=None, log=str(fresh / "m.log"), init=None, recipe="x"))

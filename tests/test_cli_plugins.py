@@ -130,3 +130,26 @@ def test_closed_stdout_pipe_ends_quietly(args):
         err = proc.stderr.read()
         assert proc.wait(timeout=300) == 141, err
     assert "Traceback" not in err and "BrokenPipeError" not in err and err == ""
+
+
+def test_plugins_show_marks_required_params_and_prints_none_as_a_default(tmp_path):
+    (tmp_path / "req_plugin.py").write_text(
+        "from lic_core.hookspec import hookimpl\n"
+        "from lic_core.specs import REQUIRED, ComponentSpec\n"
+        "@hookimpl\n"
+        "def lic_components():\n"
+        "    return [ComponentSpec('req.block', 'block', 'req_plugin:nothing', params={'hidden': REQUIRED, 'norm': None})]\n"
+    )
+    code = (
+        "import sys\n"
+        "from lic_core import get_registry\n"
+        "from lic_core.cli.main import main\n"
+        "get_registry().add_module('req_plugin', name='req')\n"
+        "sys.exit(main(['plugins', 'show', 'req']) or main(['plugins', 'show', 'req', '--json']))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "params: hidden=(required), norm=None" in proc.stdout
+    shown = json.loads(proc.stdout[proc.stdout.index("{") :])["components"][0]
+    assert shown["required"] == ["hidden"] and shown["params"] == {"norm": None}

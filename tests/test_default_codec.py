@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -63,3 +65,61 @@ def test_quality_orders_the_rate_and_bad_quality_is_a_one_line_error(photo, caps
     code, _, err = _run(capsys, "compress", photo / "photo.png", "-o", photo / "bad.lic", "--quality", 99)
     assert code == 1 and "--quality must be one of" in err and err.count("\n") == 1
     assert not (photo / "bad.lic").exists()
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "streams"
+
+
+@pytest.mark.parametrize("model_id", ["core.lite-q1", "core.lite-q3"])
+def test_streams_written_before_the_decoder_speed_work_decode_to_the_same_latents(model_id):
+    """Streams committed before issue #29's changes (tests/fixtures/streams) still decode, to
+    bit-identical latents; the pixels may move by at most 1/255 (channels-last synthesis)."""
+    import hashlib
+    import json
+
+    import torch
+
+    from lic_core.imagecodec import decode
+
+    record = json.loads((FIXTURES / "kodim23-128x96.json").read_text())["streams"][model_id]
+    codec = zoo.load_model(model_id)
+    data = (FIXTURES / record["stream"]).read_bytes()
+    x_hat, header = decode(data, codec)  # raises on a latent check mismatch
+    _, strings = bitstream.unpack(data)
+    with torch.inference_mode():
+        y_hat = codec.decompress(strings, header.shape)["y_hat"]
+    symbols = torch.round(y_hat).to(torch.int32).numpy().astype("<i4")
+    assert hashlib.sha256(symbols.tobytes()).hexdigest() == record["latent_sha256"]
+    ours = (x_hat[0].permute(1, 2, 0) * 255).round().to(torch.uint8).numpy().astype(int)
+    with Image.open(FIXTURES / record["decoded"]) as im:
+        before = np.asarray(im, dtype=int)
+    assert ours.shape == before.shape and np.abs(ours - before).max() <= 1
+    with Image.open(FIXTURES / "kodim23-128x96.png") as im:
+        source = np.asarray(im.convert("RGB"), dtype=float)
+    psnr = 10 * np.log10(255**2 / ((ours - source) ** 2).mean())
+    assert abs(psnr - record["psnr_rgb8"]) < 0.05
+
+
+def test_entropy_parameters_are_computed_on_one_thread_whatever_the_callers_count():
+    """Scales and means must not depend on the thread count (else a stream encoded with 2
+    threads can fail to decode with 1); the caller's count is restored."""
+    import torch
+
+    from lic_core.coding.one_thread import caller_threads
+
+    codec = zoo.load_model("core.lite-q1")
+    seen = []
+    synthesis = codec.entropy_model.side.hyper.synthesis
+    synthesis.register_forward_pre_hook(lambda *_: seen.append(torch.get_num_threads()))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with torch.inference_mode():
+            enc = codec.compress(torch.rand(1, 3, 64, 64))
+            codec.decompress(enc["strings"], enc["shape"])
+        assert seen == [1, 1] and torch.get_num_threads() == 2
+        with torch.inference_mode(), caller_threads():  # how streams of earlier multi-threaded encoders are retried
+            codec.decompress(enc["strings"], enc["shape"])
+        assert seen[-1] == 2
+    finally:
+        torch.set_num_threads(before)

@@ -164,3 +164,83 @@ def test_plugins_list_reports_every_status_without_importing_torch():
     assert {"id": "alpha.unique", "kind": "block"}.items() <= alpha["components"][1].items()
     table = text[text.index("\n]\n") + 3 :]
     assert "incompatible" in table and "requires lic-core >=9.0" in table
+
+
+HOSTILE = {
+    "exiter": "import failed: SystemExit: 3",
+    "ctrlc": "import failed: KeyboardInterrupt",
+    "hookexit": "SystemExit: leaving from a hook",
+    "genexit": "GeneratorExit",
+}
+
+
+def test_any_exception_from_plugin_code_breaks_only_that_plugin(discover, capsys):
+    reg = discover("hostile", "good")
+    for name, error in HOSTILE.items():
+        rec = reg.plugins[name]
+        assert rec.status == "error" and rec.error == error, (name, rec.error)
+        assert not reg.pm.has_plugin(name)
+    assert reg.plugins["alpha"].status == "ok" and reg.component("alpha.block").kind == "block"
+    assert reg.plugins["core"].status == "ok" and reg.component("core.gdn").kind == "transform"
+    warnings = capsys.readouterr().err.splitlines()
+    assert len(warnings) == len(HOSTILE)  # one line per broken plugin, naming it and its distribution
+    assert "lic: warning: plugin 'exiter' (lic-fake-exit 0.1.0) not loaded: import failed: SystemExit: 3" in warnings
+
+
+def test_hostile_plugins_raise_in_strict_mode(discover):
+    with pytest.raises(PluginError, match="lic-fake-ctrlc.*KeyboardInterrupt"):
+        discover("hostile", strict=True)
+
+
+@pytest.mark.parametrize("root", ["sigint", "swallowed"])  # raised on, or caught by the plugin
+def test_a_real_sigint_while_a_plugin_imports_still_interrupts(discover, root):
+    with pytest.raises(KeyboardInterrupt):
+        discover(root)
+    import signal
+
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the watch is removed again
+
+
+def test_the_name_core_is_reserved_for_lic_core(discover, capsys):
+    reg = discover("fakecore", "good")
+    assert reg.plugins["core"].distribution == "lic-core" and reg.plugins["core"].status == "ok"
+    impostor = reg.plugins["core (lic-fake-core)"]
+    assert impostor.status == "error" and "reserved for lic-core" in impostor.error
+    assert "lic_fake_core.plugin" not in sys.modules  # refused before its module is imported
+    assert reg.component("core.gdn").summary != "an impostor"
+    assert "plugin 'core' (lic-fake-core 0.1.0) not loaded: the plugin name 'core' is reserved" in capsys.readouterr().err
+
+
+def test_disabling_one_distribution_of_a_duplicate_name_lets_the_other_load(discover, monkeypatch):
+    monkeypatch.setenv("LIC_DISABLE_PLUGINS", "lic-fake-dup-a")
+    reg = discover("dup_a", "dup_b")
+    assert reg.plugins["dup"].status == "ok" and reg.plugins["dup"].distribution == "lic-fake-dup-b"
+    assert reg.plugins["dup (lic-fake-dup-a)"].status == "disabled"
+    assert reg.owner("dup.block").distribution == "lic-fake-dup-b"
+
+
+def test_every_lic_command_survives_a_plugin_that_exits_at_import():
+    code = "import sys\nfrom lic_core.cli.main import main\nsys.exit(main(['recipes', 'list']))\n"
+    proc = _run_python(code, "hostile")
+    assert proc.returncode == 0, proc.stderr
+    assert "core.mbt2018-mean" in proc.stdout
+    assert len([line for line in proc.stderr.splitlines() if line.startswith("lic: warning: plugin")]) == len(HOSTILE)
+
+
+def test_ctrl_c_during_discovery_exits_130_with_one_line():
+    code = "import sys\nfrom lic_core.cli.main import main\nsys.exit(main(['plugins', 'list']))\n"
+    proc = _run_python(code, "sigint")
+    assert proc.returncode == 130 and proc.stderr.strip() == "lic: interrupted", proc.stderr
+
+
+def test_describe_gives_one_short_line_for_any_exception():
+    from lic_core.discovery import describe
+
+    class Hostile(Exception):
+        def __str__(self):
+            raise SystemExit(1)
+
+    assert describe(Hostile()) == "Hostile: (unprintable)"
+    assert describe(SystemExit(3)) == "SystemExit: 3" and describe(KeyboardInterrupt()) == "KeyboardInterrupt"
+    long = describe(ValueError("line\n" * 1000))
+    assert "\n" not in long and len(long) < 320 and long.endswith("...")

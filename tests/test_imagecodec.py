@@ -139,3 +139,39 @@ def test_mbt2018_mean_shaped_decoding_equals_eval_forward(size):
         expected = imageio.crop(codec(padded)["x_hat"].clamp(0, 1), *size)
     assert torch.equal(decompress_image(compress_image(codec, x), codec), expected)
     assert codec.training is False
+
+
+@pytest.mark.parametrize("exc", [TypeError("list indices must be integers or slices, not list"), KeyError("y"),
+                                 AttributeError("'int' object has no attribute 'reshape'"), MemoryError()])  # fmt: skip
+def test_every_decoding_failure_is_a_one_line_bitstream_error(tiny_codec, monkeypatch, exc):
+    """docs/bitstream.md promises a BitstreamError for every failure, whatever the model raises."""
+    from lic_core.errors import BitstreamError
+
+    data = compress_image(tiny_codec, torch.rand(1, 3, 40, 40))
+
+    def fail(strings, shape):
+        raise exc
+
+    monkeypatch.setattr(tiny_codec, "decompress", fail)
+    with pytest.raises(BitstreamError) as info:
+        decompress_image(data, tiny_codec)
+    assert str(info.value).startswith("decoder drift: decoding a stream that passed its checksums failed")
+    assert "\n" not in str(info.value) and type(exc).__name__ in str(info.value)
+
+
+def test_new_streams_are_version_2_and_commit_to_their_image_fields(tiny_codec):
+    from lic_core import bitstream
+    from lic_core.imagecodec import latent_check
+
+    data = compress_image(tiny_codec, torch.rand(1, 3, 40, 40))
+    header, strings = bitstream.unpack(data)
+    with torch.no_grad():
+        y_hat = tiny_codec.decompress(strings, header.shape)["y_hat"]
+    assert header.version == 2 and header.latent_check == header.commit(latent_check(y_hat)) != latent_check(y_hat)
+
+
+def test_a_model_id_the_header_cannot_hold_is_a_one_line_error(tiny_codec, monkeypatch):
+    """The id comes from a checkpoint's metadata: untrusted, so a clear error, not a ValueError."""
+    monkeypatch.setattr(tiny_codec, "model_id", "[" * 300, raising=False)
+    with pytest.raises(LicError, match="cannot write a .lic stream: model id longer than 255 bytes"):
+        compress_image(tiny_codec, torch.rand(1, 3, 16, 16))

@@ -72,6 +72,7 @@ def test_layout_and_light_entry_module(tmp_path):
     ]  # fmt: skip
     pyproject = (root / "pyproject.toml").read_text()
     assert 'edge = "lic_edge.plugin"' in pyproject and "setuptools.build_meta" in pyproject
+    assert 'test = ["pytest' in pyproject and "'.[test]'" in (root / "README.md").read_text()  # pytest comes with it
     entry = ast.parse((root / "lic_edge/plugin.py").read_text())
     imported = {n.module for n in ast.walk(entry) if isinstance(n, ast.ImportFrom)}
     imported |= {a.name for n in ast.walk(entry) if isinstance(n, ast.Import) for a in n.names}
@@ -86,7 +87,8 @@ def test_layout_and_light_entry_module(tmp_path):
 def test_cli_creates_the_plugin(tmp_path, capsys):
     assert main(["plugin", "new", "lic-edge", "--kind", "block", "--dir", str(tmp_path)]) == 0
     assert (tmp_path / "lic-edge/lic_edge/block.py").is_file()
-    assert "edge.block" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "edge.block" in out and "lic-edge[test]" in out  # the next steps install pytest too
     assert main(["plugin", "new", "lic-edge", "--dir", str(tmp_path)]) == 1
     assert "already exists" in capsys.readouterr().err
 

@@ -14,7 +14,7 @@ import lic_core
 from lic_core.errors import LicError
 from lic_core.training import trainer as trainer_module
 from lic_core.training.data import PatchStream, StepBatches, fit_to_patch, list_images, steps_for_epochs
-from lic_core.training.schedule import LRSchedule, parse_schedule
+from lic_core.training.schedule import LRSchedule, RateWeight, parse_rate_weight, parse_schedule
 from lic_core.training.state import read_state, restore_state, save_state
 from lic_core.training.trainer import TrainConfig, Trainer
 
@@ -60,6 +60,18 @@ def test_lr_schedules():
     assert warm.factor(0.05) == pytest.approx(0.5) and warm.factor(0.5) == 1.0
     with pytest.raises(ValueError):
         parse_schedule("linear")
+
+
+def test_rate_weight_schedules():
+    step = parse_schedule("step:milestones=0.6+0.9")
+    assert parse_rate_weight("0.3", step) == RateWeight(0.3, 0.6)  # until the first LR drop
+    assert parse_rate_weight("0.3:until=lr-drop", step) == RateWeight(0.3, 0.6)
+    half = parse_rate_weight("2:until=0.5", LRSchedule("cosine"))
+    assert [half.factor(p) for p in (0.0, 0.49, 0.5, 1.0)] == [2.0, 2.0, 1.0, 1.0]
+    for bad, message in [("0.3", "step LR schedule"), ("-1:until=0.5", "positive"), ("x", "number"),
+                         ("0.3:until=2", "fraction"), ("0.3:from=0.1", "until=")]:  # fmt: skip
+        with pytest.raises(ValueError, match=message):
+            parse_rate_weight(bad, LRSchedule("cosine"))
 
 
 def test_state_file_round_trip_is_safetensors_only(tmp_path):
@@ -114,8 +126,20 @@ def test_loss_terms_follow_their_schedule(tiny_recipe, image_dir, tmp_path):
     recipe = {**tiny_recipe, "losses": [{"id": "core.rd", "metric": "mse", "lmbda": 0.02, "until": 0.5}]}
     Trainer(_config(recipe, image_dir, tmp_path / "t.safetensors", steps=4)).run()
     log = _train_log(tmp_path / "t.log.jsonl")
-    assert ["term0" in log[s] for s in (1, 2, 3, 4)] == [True, True, False, False]
+    assert ["core.rd" in log[s] for s in (1, 2, 3, 4)] == [True, True, False, False]  # logged under its id
     assert log[1]["total"] > log[1]["loss"]
+
+
+def test_rate_weight_multiplies_the_rate_until_its_end_and_is_part_of_the_identity(tiny_recipe, image_dir, tmp_path):
+    Trainer(_config(tiny_recipe, image_dir, tmp_path / "r.safetensors", steps=4, rate_weight="0.25:until=0.5")).run()
+    log = _train_log(tmp_path / "r.log.jsonl")
+    assert [log[s]["rate_weight"] for s in (1, 2, 3, 4)] == [0.25, 0.25, 1.0, 1.0]
+    for s, w in ((1, 0.25), (4, 1.0)):
+        assert log[s]["loss"] == pytest.approx(0.01 * log[s]["distortion"] + w * log[s]["bpp"], rel=1e-5)
+    with pytest.raises(LicError, match="rate_weight"):
+        Trainer(_config(tiny_recipe, image_dir, tmp_path / "r.safetensors", steps=4, resume=True))
+    with pytest.raises(LicError, match="--rate-weight: until=lr-drop needs a step LR schedule"):
+        Trainer(_config(tiny_recipe, image_dir, tmp_path / "x.safetensors", rate_weight="0.3"))
 
 
 class _Killed(Exception):

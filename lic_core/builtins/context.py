@@ -23,7 +23,9 @@ from torch import Tensor, nn
 
 from lic_core.coding.channel_groups import ChannelGroupsCoder
 from lic_core.coding.multistage import MultistageCoder, parse_stages
+from lic_core.coding.one_thread import on_one_thread, on_one_thread_in_eval
 from lic_core.coding.parts import GaussianLatent, HyperSide
+from lic_core.coding.slices import CoderSliceModel, SliceModel, check_support, previous_support
 from lic_core.interfaces import EntropyModel
 from lic_core.layers.masked import stage_context_convs
 
@@ -33,7 +35,9 @@ HyperFactory = Callable[..., Any]
 class HyperContextEntropyModel(EntropyModel):
     """``y`` coded by ``coder`` (the context-coder protocol of :mod:`lic_core.coding.channel_groups`)
     given the features of the hyperprior ``side``. Plugins' context models subclass it too; one
-    whose coder needs its own attributes first passes no ``coder`` and assigns ``self.coder``."""
+    whose coder needs its own attributes first passes no ``coder`` and assigns ``self.coder``.
+    ``forward`` returns the hyperprior features as ``"side"`` (what the coder is given), as the
+    slice protocol (:class:`~lic_core.coding.slices.SlicedEntropyModel`) asks."""
 
     def __init__(self, M: int, side: HyperSide, coder: nn.Module | None = None) -> None:
         super().__init__()
@@ -43,16 +47,19 @@ class HyperContextEntropyModel(EntropyModel):
             self.coder = coder
         self.stride = side.stride
 
+    @on_one_thread_in_eval  # eval: the latents compress gives (lic_core.coding.one_thread)
     def forward(self, y: Tensor) -> dict[str, Any]:
         params, z_lik = self.side(y, self.quantizer)
         y_hat, y_lik = self.coder(y, params, self.quantizer)
-        return {"y_hat": y_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
+        return {"y_hat": y_hat, "likelihoods": {"y": y_lik, "z": z_lik}, "side": params}
 
+    @on_one_thread  # the same entropy parameters at any thread count (lic_core.coding.one_thread)
     def compress(self, y: Tensor) -> dict[str, Any]:
         params, z_strings = self.side.compress(y, self.quantizer)
         strings, y_hat = self.coder.compress(y, params)
         return {"strings": [*strings, z_strings], "shape": tuple(y.shape[-2:]), "y_hat": y_hat}
 
+    @on_one_thread
     def decompress(self, strings: Sequence[Sequence[bytes]], shape: Sequence[int]) -> dict[str, Any]:
         expected = int(getattr(self.coder, "num_streams", 1)) + 1
         if len(strings) != expected:
@@ -169,6 +176,9 @@ class ElicEntropyModel(HyperContextEntropyModel):
 
     The default hyper transform is ELIC's (``N`` channels, ``2N`` side features). With the
     defaults the parameters match CompressAI's ``Elic2022Official`` one for one.
+
+    A :class:`~lic_core.coding.slices.SlicedEntropyModel` (the groups are its slices):
+    :meth:`slice_model` builds a fresh coder of the same structure whose groups see ``support``.
     """
 
     def __init__(
@@ -191,24 +201,35 @@ class ElicEntropyModel(HyperContextEntropyModel):
         per_group = [orders] * len(groups) if isinstance(orders, str) else list(orders)
         if len(per_group) != len(groups):
             raise ValueError(f"orders gives {len(per_group)} stage orders for {len(groups)} groups")
-        side = _hyper_side(M, N, hyper, ElicHyperTransform)
-        width = int(side.hyper.out_channels)
-        latent = GaussianLatent(levels)
+        super().__init__(M, _hyper_side(M, N, hyper, ElicHyperTransform))
+        self.groups = groups
+        self._layout = {"orders": per_group, "kernel_size": kernel_size, "context_widths": tuple(context_widths),
+                        "combine": combine, "levels": levels}  # fmt: skip
+        self.coder = self._coder(previous_support(len(groups)))
+
+    def slice_model(self, support: Sequence[Sequence[int]]) -> SliceModel:
+        """A fresh coder (own weights) in which group ``i`` sees the groups ``support[i]``."""
+        return CoderSliceModel(self._coder(check_support(support, len(self.groups))))
+
+    def _coder(self, support: Sequence[Sequence[int]]) -> ChannelGroupsCoder:
+        groups, layout = self.groups, self._layout
+        width = int(self.side.hyper.out_channels)
+        latent = GaussianLatent(layout["levels"])
         channel_context: list[nn.Module | None] = []
         coders = []
-        for k, g in enumerate(groups):
-            prev = sum(groups[:k])
-            channel_context.append(_channel_context(prev, 2 * g, context_widths) if k else None)
-            stages = parse_stages(per_group[k])
-            spatial = stage_context_convs(stages, g, 2 * g, kernel_size) if len(stages) > 1 else []
-            n_ctx = len(spatial) if combine == "concat" else min(len(spatial), 1)
-            aggregation = _ramp(2 * g * n_ctx + (k > 0) * 2 * g + width, 2 * g, width, nn.ReLU)
+        for k, (g, seen) in enumerate(zip(groups, support)):
+            prev = sum(groups[j] for j in seen)
+            channel_context.append(_channel_context(prev, 2 * g, layout["context_widths"]) if seen else None)
+            stages = parse_stages(layout["orders"][k])
+            spatial = stage_context_convs(stages, g, 2 * g, layout["kernel_size"]) if len(stages) > 1 else []
+            n_ctx = len(spatial) if layout["combine"] == "concat" else min(len(spatial), 1)
+            aggregation = _ramp(2 * g * n_ctx + bool(seen) * 2 * g + width, 2 * g, width, nn.ReLU)
             coders.append(
-                MultistageCoder(stages, spatial, aggregation, g, combine=combine, latent=latent, pointwise=True)
+                MultistageCoder(
+                    stages, spatial, aggregation, g, combine=layout["combine"], latent=latent, pointwise=True
+                )
             )
-        coder = ChannelGroupsCoder(groups, channel_context, coders, latent=latent)
-        super().__init__(M, side, coder)
-        self.groups = groups
+        return ChannelGroupsCoder(groups, channel_context, coders, support=support, latent=latent)
 
 
 def _channel_context(cin: int, cout: int, widths: Sequence[int]) -> nn.Module:

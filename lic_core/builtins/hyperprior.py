@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 from torch import Tensor
 
+from lic_core.coding.one_thread import on_one_thread, on_one_thread_in_eval
 from lic_core.coding.parts import GaussianLatent, HyperSide
 from lic_core.interfaces import EntropyModel
 
@@ -40,17 +41,20 @@ class HyperpriorEntropyModel(EntropyModel):
         scales, means = params.chunk(2, 1)
         return scales, means
 
+    @on_one_thread_in_eval  # eval: the latents compress gives (lic_core.coding.one_thread)
     def forward(self, y: Tensor) -> dict[str, Any]:
         params, z_lik = self.side(y, self.quantizer)
         scales, means = self._split(params)
         y_hat, y_lik = self.y(y, scales, means, self.quantizer)
         return {"y_hat": y_hat, "likelihoods": {"y": y_lik, "z": z_lik}}
 
+    @on_one_thread  # the same entropy parameters at any thread count (lic_core.coding.one_thread)
     def compress(self, y: Tensor) -> dict[str, Any]:
         params, z_strings = self.side.compress(y, self.quantizer)
         y_strings, y_hat = self.y.compress(y, *self._split(params))
         return {"strings": [y_strings, z_strings], "shape": tuple(y.shape[-2:]), "y_hat": y_hat}
 
+    @on_one_thread
     def decompress(self, strings: list[list[bytes]], shape: tuple[int, int]) -> dict[str, Any]:
         y_strings, z_strings = strings
         params = self.side.decompress(z_strings, shape, self.quantizer)

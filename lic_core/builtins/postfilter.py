@@ -7,6 +7,7 @@ from typing import Any, Mapping
 from torch import Tensor, nn
 
 from lic_core.interfaces import PostOnlyStage
+from lic_core.layers.channels_last import ChannelsLastSequential
 
 
 class PostFilter(PostOnlyStage):
@@ -45,7 +46,7 @@ class PostFilter(PostOnlyStage):
         last = layers[-1]
         if unshuffle > 1:
             layers.append(nn.PixelShuffle(unshuffle))
-        self.net = nn.Sequential(*layers)
+        self.net = ChannelsLastSequential(*layers)
         nn.init.zeros_(last.weight)
         nn.init.zeros_(last.bias)
 

@@ -11,8 +11,10 @@ def register(sub) -> None:
         help="speed and rate overhead vs CompressAI's model holding the same weights",
         description="For each model (a checkpoint, or a recipe with seeded random weights): forward, compress "
         "and decompress latency, entropy-coding time and file-vs-likelihood bits, next to CompressAI's "
-        "model of the same architecture holding the same weights (medians over repeats, ratios). "
-        "Writes JSON and a markdown table.",
+        "model of the same architecture holding the same weights (medians over repeats, ratios; a model "
+        "CompressAI has no twin for, e.g. one with pre/post stages, is benched alone), and MACs per pixel "
+        "per stage with the achieved fraction of the machine's matmul peak measured in the same run. "
+        "Writes JSON and markdown tables.",
     )
     p.add_argument("models", nargs="+", help="coding checkpoints (.safetensors), shipped model ids or recipes (random weights)")
     p.add_argument("--data", default=None, help="images to code (default: ../shared/data/kodak when present)")
@@ -41,6 +43,7 @@ def _default_data():
 
 def run(args: argparse.Namespace) -> int:
     import json
+    import os
     import platform
     from pathlib import Path
 
@@ -49,7 +52,10 @@ def run(args: argparse.Namespace) -> int:
     import lic_core
     from lic_core.discovery import get_registry
     from lic_core.errors import LicError
-    from lic_core.evaluation.bench import markdown, measure, measure_side_by_side, pad_to, ratios
+    from lic_core.evaluation.bench import (
+        attach_efficiency, efficiency_markdown, markdown, matmul_peak, measure, measure_side_by_side, pad_to, ratios,
+        stage_macs,
+    )  # fmt: skip
     from lic_core.evaluation.codec_eval import read_image
     from lic_core.evaluation.reference import compressai_twin, forward_gap
     from lic_core.evaluation.report import slug
@@ -70,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
             x = x[..., (h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s].contiguous()
         images.append(x.to(args.device))
 
+    peak = matmul_peak(device=args.device)
+    print(f"float32 matmul peak at {torch.get_num_threads()} thread(s): {peak / 1e9:.1f} GMAC/s", flush=True)
     rows = []
     for spec in args.models:
         if spec.endswith(".safetensors"):
@@ -82,31 +90,40 @@ def run(args: argparse.Namespace) -> int:
             codec.update(force=True)
         name = str(codec.recipe.get("name") or Path(spec).stem)
         print(f"bench {name} ({spec}) on {len(images)} images x {args.repeats} repeats ...", flush=True)
+        ref = None
         if args.reference == "compressai":
-            ref = compressai_twin(codec)
+            try:
+                ref = compressai_twin(codec)
+            except LicError as exc:
+                print(f"{name}: {exc}; benched without a reference", flush=True)
+        if ref is not None:
             gap = forward_gap(codec, ref, pad_to(images[0][..., :256, :256], int(codec.stride)))
             ours, theirs = measure_side_by_side([codec, ref], images, args.repeats)
+            attach_efficiency(ours, stage_macs(codec, images[0]), peak)
+            attach_efficiency(theirs, stage_macs(ref, images[0]), peak)
             row = {"name": f"lic {name}", "source": spec, **ours}
             row.update(reference=f"CompressAI {type(ref).__name__}", ratios=ratios(ours["summary"], theirs["summary"]),
                        forward_gap=gap)  # fmt: skip
             rows.append(row)
             rows.append({"name": f"CompressAI {type(ref).__name__}", "source": spec, **theirs})
         else:
-            rows.append({"name": f"lic {name}", "source": spec, **measure(codec, images, args.repeats)})
+            result = measure(codec, images, args.repeats)
+            attach_efficiency(result, stage_macs(codec, images[0]), peak)
+            rows.append({"name": f"lic {name}", "source": spec, **result})
 
     meta = {
         "torch": torch.__version__, "threads": torch.get_num_threads(), "device": args.device,
         "cpu": platform.processor() or platform.machine(), "images": [f.name for f in files],
-        "size": args.size or "full", "repeats": args.repeats,
+        "size": args.size or "full", "repeats": args.repeats, "matmul_peak_macs_per_s": peak,
     }  # fmt: skip
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"bench-{slug(args.name or '+'.join(Path(m).stem for m in args.models))}"
     (out_dir / f"{stem}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
-    header = (f"Images: {len(files)} from {data} ({meta['size']}), {args.repeats} repeats (median), "
+    header = (f"Images: {len(files)} from {os.path.relpath(data)} ({meta['size']}), {args.repeats} repeats (median), "
               f"{meta['threads']} thread(s), {args.device}, torch {torch.__version__}. Ratios are lic / CompressAI "
               f"(below 1: lic is faster); file / likelihood bits is the coder's rate overhead.\n")  # fmt: skip
-    table = markdown(rows, header)
+    table = markdown(rows, header) + efficiency_markdown(rows)
     (out_dir / f"{stem}.md").write_text(table)
     print(table)
     for r in rows:

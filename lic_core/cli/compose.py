@@ -7,7 +7,7 @@ import json
 import math
 from typing import Any
 
-MACS_SIZE = 256
+from lic_core.evaluation.macs import MACS_SIZE, part_macs
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,27 +55,6 @@ def _value(value: Any) -> str:
 
 def _params(module) -> int:
     return sum(p.numel() for p in module.parameters())
-
-
-def part_macs(codec, size: int = MACS_SIZE) -> tuple[dict[str, int], int]:
-    """Multiply-accumulates (FLOPs / 2, convolutions and matmuls) of an eval forward on one
-    ``size`` x ``size`` image (rounded up to the stride): per part and in total."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    side = math.ceil(size / codec.stride) * codec.stride
-    counter = FlopCounterMode(display=False)
-    was_training = codec.training
-    codec.eval()
-    try:
-        with counter, torch.no_grad():
-            codec(torch.rand(1, 3, side, side))
-    finally:
-        codec.train(was_training)
-    counts = counter.get_flop_counts()
-    root = type(codec).__name__
-    per = {key[len(root) + 1 :]: sum(v.values()) // 2 for key, v in counts.items() if key.startswith(root + ".")}
-    return per, sum(counts.get("Global", {}).values()) // 2
 
 
 def _macs_of(macs: dict[str, int], key: str) -> int | None:

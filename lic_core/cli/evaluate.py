@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from lic_core.budget import add_option, apply_option
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -18,12 +20,14 @@ def register(sub) -> None:
     p.add_argument("--anchors", default="", help="classic codecs to measure with Pillow: jpeg,webp")
     p.add_argument("--qualities", default="", help="anchor quality sweep (default 5,10,20,...,90,95)")
     p.add_argument("--out-dir", default="results", help="where result files go (default results/)")
-    p.add_argument("--plot", help="RD plot PNG to write")
-    p.add_argument("--json", dest="json_out", help="also write every curve into one file ({'curves': {name: results}})")
+    p.add_argument("--plot", help="RD plot PNG to write (a regular file, replaced if it exists)")
+    p.add_argument("--json", dest="json_out",
+                   help="also write every curve into one file ({'curves': {name: results}}; a regular file, replaced if it exists)")
     p.add_argument("--published", nargs="*", default=[], help="result files (FILE or FILE:NAME) drawn dashed on the plot")
     p.add_argument("--metric", choices=("psnr", "ms-ssim"), default="psnr", help="quality axis of the plot")
     p.add_argument("--limit", type=int, help="only the first N images")
     p.add_argument("--device", default="cpu")
+    add_option(p)
     p.add_argument("--per-image", action="store_true", help="print per-image rows too")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.set_defaults(handler=run)
@@ -31,10 +35,12 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
+    import os
     from pathlib import Path
 
     from tqdm import tqdm
 
+    from lic_core.atomic import atomic_write_bytes, check_output
     from lic_core.checkpoint import load, read_metadata
     from lic_core.errors import LicError
     from lic_core.evaluation import anchors as anchor_mod
@@ -45,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from lic_core.training.data import list_images
     from lic_core.zoo import checkpoint_path
 
+    apply_option(args)
     names = [a.strip().lower() for a in args.anchors.split(",") if a.strip()]
     bad = [a for a in names if a not in anchor_mod.ANCHORS]
     if bad:
@@ -53,6 +60,12 @@ def run(args: argparse.Namespace) -> int:
         raise LicError("nothing to evaluate: give checkpoints and/or --anchors")
     qualities = [int(q) for q in args.qualities.split(",") if q.strip()] or list(anchor_mod.DEFAULT_QUALITIES)
     files = list_images(args.data, recursive=False)[: args.limit]
+    checkpoints = [checkpoint_path(c) for c in args.checkpoints]
+    outputs = [o for o in (args.plot, args.json_out) if o is not None]
+    if len(outputs) == 2 and os.path.abspath(outputs[0]) == os.path.abspath(outputs[1]):
+        raise LicError(f"--plot and --json both name {outputs[0]}: give two files")
+    for out in outputs:  # checked before hours of coding, not when the results are written
+        check_output(out, inputs=[*checkpoints, *files, *args.published])
     images = [read_image(f) for f in files]
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -61,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     bar = tqdm(total=work, desc="eval", disable=not args.progress, dynamic_ncols=True)
     groups: dict[str, list[dict]] = {}
     per_image: dict[str, list[dict]] = {}
-    for ckpt in map(checkpoint_path, args.checkpoints):
+    for ckpt in checkpoints:
         name, info = checkpoint_label(read_metadata(ckpt), Path(ckpt))
         codec = load(ckpt, device=args.device)
         bar.set_description(f"eval {Path(ckpt).name}")
@@ -96,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json_out:
         combined = {"about": f"lic eval on {len(files)} images of {args.data}",
                     "curves": {c.name: c.results for c, _ in curves}}  # fmt: skip
-        Path(args.json_out).write_text(json.dumps(combined, indent=1) + "\n")
+        atomic_write_bytes(args.json_out, (json.dumps(combined, indent=1) + "\n").encode())
         written.append(Path(args.json_out))
     for path in written:
         print(f"wrote {path}")

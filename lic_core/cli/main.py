@@ -18,7 +18,7 @@ from lic_core.errors import LicError
 from lic_core.version import __version__
 
 SIGPIPE_EXIT = 128 + 13  # what a shell reports for a process killed by SIGPIPE
-COMMANDS = ("plugins", "recipes", "models", "compose", "codec", "train", "evaluate", "bdrate", "bench", "scaffold")
+COMMANDS = ("plugins", "recipes", "models", "compose", "codec", "train", "evaluate", "bdrate", "bench", "scaffold", "ablate")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -32,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = actions.add_parser(
         "check",
         help="run the conformance kit on a plugin's components",
-        description="Run the conformance kit (DESIGN §8) on every component of plugin NAME; exit 0 only if all pass.",
+        description="Run the conformance kit (docs/plugin-authoring.md, section 6) on every component of plugin "
+        "NAME; exit 0 only if all pass.",
     )
     p.add_argument("name", metavar="NAME", help="plugin name (entry-point name) or distribution name")
     p.add_argument("--component", action="append", metavar="ID", help="check only this component (repeatable)")
@@ -99,7 +100,11 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _format_value(value: Any) -> str:
-    return "(required)" if value is None else json.dumps(value) if isinstance(value, (dict, list, str)) else str(value)
+    from lic_core.specs import REQUIRED
+
+    if value is REQUIRED:
+        return "(required)"
+    return json.dumps(value) if isinstance(value, (dict, list, str)) else str(value)
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -108,7 +113,7 @@ def _show(args: argparse.Namespace) -> int:
         data = record.as_dict()
         data["components"] = [
             {"id": c.id, "kind": c.kind, "summary": c.summary, "paper": c.paper, "factory": c.factory,
-             "params": dict(c.params), "example": dict(c.example)}
+             "params": c.optional_params, "required": list(c.required_params), "example": dict(c.example)}
             for c in record.components
         ]  # fmt: skip
         data["recipes"] = [{"name": r.name, "summary": r.summary, "paper": r.paper} for r in record.recipes]

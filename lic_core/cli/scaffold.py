@@ -35,7 +35,7 @@ def _new(args: argparse.Namespace) -> int:
     plugin = plugin_names(args.name).plugin
     print(f"created {root} (plugin {plugin!r}, component {plugin}.{args.kind})")
     print("next:")
-    print(f"  pip install --no-build-isolation -e {root}")
+    print(f"  pip install --no-build-isolation -e '{root}[test]'    # [test]: pytest")
     print(f"  python -m pytest -q {root}")
     print(f"  lic plugins check {plugin}")
     return 0

@@ -28,6 +28,9 @@ def register(sub) -> None:
     p.add_argument("--clip", type=float, default=1.0, help="gradient-norm clipping, 0 to disable (default 1)")
     p.add_argument("--schedule", default="cosine",
                    help="LR schedule: cosine | step | constant, options after ':' (step:milestones=0.8+0.95,gamma=0.1)")
+    p.add_argument("--rate-weight", metavar="W[:until=F|lr-drop]",
+                   help="rate-weight warm-up: the bpp term is multiplied by W until a fraction F of training or "
+                   "the step schedule's first LR drop (default lr-drop), then by 1; e.g. 0.3:until=lr-drop")
     p.add_argument("--out", help="coding checkpoint to write (default RECIPE-METRIC-LAMBDA.safetensors)")
     p.add_argument("--state", help="training-state file (default OUT with .state.safetensors)")
     p.add_argument("--resume", action="store_true", help="continue from the training-state file")
@@ -61,10 +64,27 @@ def register(sub) -> None:
     p.set_defaults(handler=run)
 
 
+def check_paths(args: argparse.Namespace) -> None:
+    """Before training starts: --out, --state and --log are regular files, three different
+    ones, and none is the recipe file or the --init checkpoint (see lic_core.atomic)."""
+    from lic_core.atomic import check_output
+    from lic_core.errors import LicError
+
+    given = {flag: path for flag, path in (("--out", args.out), ("--state", args.state), ("--log", args.log)) if path is not None}
+    inputs = [args.init, args.recipe if os.path.isfile(args.recipe) else None]
+    for flag, path in given.items():
+        others = {f: p for f, p in given.items() if f != flag}
+        for other_flag, other in others.items():
+            if os.path.abspath(path) == os.path.abspath(other):
+                raise LicError(f"{flag} and {other_flag} both name {path}: give different files")
+        check_output(path, inputs=[*inputs, *others.values()], missing_dir_ok=True)  # training makes it
+
+
 def run(args: argparse.Namespace) -> int:
     from lic_core.training import distributed
     from lic_core.training.trainer import TrainConfig, train
 
+    check_paths(args)
     options = {k: v for k, v in vars(args).items() if k not in ("command", "handler", "nproc")}
     if options.get("recipe") and os.path.isfile(options["recipe"]):
         options["recipe"] = os.path.abspath(options["recipe"])

@@ -23,6 +23,22 @@ from lic_core.coding.resident import ResidentTable
 SCALE_MIN, SCALE_MAX = 0.11, 256.0
 
 
+def scale_thresholds(table: Tensor) -> Tensor:
+    """Geometric midpoints of adjacent table scales (float64): the boundaries of nearest-in-log.
+    A product of two float32s is exact in float64 and IEEE square roots are correctly rounded,
+    so every device computes the same thresholds."""
+    t = table.detach().to("cpu", torch.float64)
+    return torch.sqrt(t[:-1] * t[1:])
+
+
+def exact_indexes(scales: Tensor, table: Tensor) -> Tensor:
+    """Nearest-in-log table rows by comparing with :func:`scale_thresholds` (no logarithm, so
+    equal scales give equal indexes on every device; scales below the first midpoint, including
+    those under the lower bound, get row 0)."""
+    thresholds = scale_thresholds(table).to(scales.device)
+    return torch.bucketize(scales.detach().double(), thresholds).int()
+
+
 def scale_table(levels: int = 256, lo: float = SCALE_MIN, hi: float = SCALE_MAX) -> Tensor:
     """``levels`` scales log-spaced from ``lo`` to ``hi``."""
     return torch.exp(torch.linspace(math.log(lo), math.log(hi), levels))
@@ -35,6 +51,7 @@ class GaussianConditional(ResidentTable, _CompressAIGaussian):
     def __init__(self, levels: int = 256, scale_bound: float = SCALE_MIN, **kwargs) -> None:
         super().__init__(None, scale_bound=scale_bound, **kwargs)
         self.levels = int(levels)
+        self.exact_indexes = False  # set by lic_core.coding.robust.make_exact
 
     def default_table(self) -> Tensor:
         return scale_table(self.levels)
@@ -60,7 +77,10 @@ class GaussianConditional(ResidentTable, _CompressAIGaussian):
         return self.likelihood_lower_bound(lik) if self.use_likelihood_bound else lik
 
     def build_indexes(self, scales: Tensor) -> Tensor:
+        """Table rows nearest in log to ``scales`` (exactly reproducible ones when ``exact_indexes``)."""
         table = self.scale_table
+        if self.exact_indexes:
+            return exact_indexes(scales, table)
         n = table.numel()
         lo, hi = math.log(float(table[0])), math.log(float(table[-1]))
         log_s = torch.log(self.lower_bound_scale(scales).float())

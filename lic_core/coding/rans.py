@@ -7,13 +7,16 @@ only the rows its symbols use (indexes remapped), so the C++ binding copies far 
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 import lic_core._quiet  # noqa: F401
-from compressai.ans import RansDecoder, RansEncoder
+from compressai.ans import RansEncoder
+
+from lic_core.coding import bounded
 
 
 @dataclass
@@ -32,11 +35,12 @@ class CoderTable:
 
     def subset(self, indexes: Tensor) -> tuple[list[int], list[list[int]], list[int], list[int]]:
         """Remap ``indexes`` onto only the rows they use; returns (indexes, cdfs, lengths, offsets)."""
-        flat = indexes.reshape(-1).long()
-        used, local = torch.unique(flat, return_inverse=True)
-        rows = used.tolist()
+        flat = indexes.reshape(-1).to("cpu", torch.long)
+        present = torch.bincount(flat, minlength=len(self.cdfs)) > 0  # O(n), unlike torch.unique's sort
+        local = (torch.cumsum(present, 0, dtype=torch.int32) - 1)[flat]  # same rows as unique's inverse
+        rows = present.nonzero().squeeze(1).tolist()
         return (
-            local.int().tolist(),
+            local.tolist(),
             [self.cdfs[r] for r in rows],
             [self.lengths[r] for r in rows],
             [self.offsets[r] for r in rows],
@@ -45,12 +49,16 @@ class CoderTable:
 
 def encode(symbols: Tensor, indexes: Tensor, table: CoderTable) -> bytes:
     """Entropy-code integer ``symbols`` (any shape) with per-symbol table rows ``indexes``."""
+    bounded.check_encodable(symbols, indexes, table)  # a corrupt model: an error, not a hang or heap overwrite
     idx, cdfs, lengths, offsets = table.subset(indexes)
     return RansEncoder().encode_with_indexes(symbols.reshape(-1).int().tolist(), idx, cdfs, lengths, offsets)
 
 
 def decode(string: bytes, indexes: Tensor, table: CoderTable) -> Tensor:
     """Inverse of :func:`encode`: integer symbols shaped like ``indexes`` (on its device)."""
+    bounded.check_table(table)
+    bounded.check_indexes(indexes, len(table.cdfs))
     idx, cdfs, lengths, offsets = table.subset(indexes)
-    values = RansDecoder().decode_with_indexes(string, idx, cdfs, lengths, offsets)
-    return torch.tensor(values, dtype=torch.int32).reshape(indexes.shape).to(indexes.device)
+    values = bounded.decode(string, idx, cdfs, lengths, offsets)  # never reads outside ``string``'s copy
+    out = torch.frombuffer(array("i", values), dtype=torch.int32) if values else torch.zeros(0, dtype=torch.int32)
+    return out.reshape(indexes.shape).to(indexes.device)  # array(): 2-3x faster than torch.tensor(list)

@@ -35,7 +35,12 @@ likelihoods of each slice of ``y`` (train-time rate values from the quantizer) a
 slices it had to compute (only those some later slice uses, :func:`used_slices`, unless it was
 asked for all).
 Entropy models built on :class:`~lic_core.coding.channel_groups.ChannelGroupsCoder` get one
-by wrapping a fresh coder with the wanted ``support`` in :class:`CoderSliceModel`.
+by wrapping a fresh coder with the wanted ``support`` in :class:`CoderSliceModel` (the core's
+``core.elic-groups``, ``tinylic.mcm``, ``asymmetric.entropy_model``, ``stf.channel_ar``; their
+base :class:`~lic_core.builtins.context.HyperContextEntropyModel` returns its hyperprior
+features as ``"side"``). The conformance kit's ``slices`` check tests every entropy model that
+declares the protocol: the auxiliary model built with :func:`skip_previous_support` must never
+see the slice right before (nor any later one).
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ Two methods:
   a cubic polynomial least-squares fit of log-rate against PSNR (or PSNR against log-rate),
   integrated analytically over the overlapping interval;
 - ``pchip``: a piecewise cubic Hermite interpolant through the points (VCEG-AL22 style,
-  no overshoot between points), integrated exactly.
+  no overshoot between points), integrated exactly; it needs only 2 points per curve, the
+  cubic fit 4.
 
 Rates are in any unit (bpp); ``bd_rate`` is in percent (negative: the test curve needs fewer
 bits for the same quality), ``bd_psnr`` in dB (positive: the test curve is better).
@@ -21,13 +22,17 @@ import numpy as np
 METHODS = ("cubic", "pchip")
 
 
-def _prepare(rate: Sequence[float], dist: Sequence[float], what: str) -> tuple[np.ndarray, np.ndarray]:
+MIN_POINTS = {"cubic": 4, "pchip": 2}  # a cubic fit needs 4 points; an interpolant 2
+
+
+def _prepare(rate: Sequence[float], dist: Sequence[float], what: str, method: str) -> tuple[np.ndarray, np.ndarray]:
     r = np.asarray(rate, dtype=np.float64)
     d = np.asarray(dist, dtype=np.float64)
     if r.shape != d.shape or r.ndim != 1:
         raise ValueError(f"{what}: rate and distortion must be 1-D lists of the same length")
-    if r.size < 4:
-        raise ValueError(f"{what}: BD needs at least 4 rate-distortion points, got {r.size}")
+    need = MIN_POINTS.get(method, 4)
+    if r.size < need:
+        raise ValueError(f"{what}: {method} BD needs at least {need} rate-distortion points, got {r.size}")
     if np.any(r <= 0) or not np.all(np.isfinite(r)) or not np.all(np.isfinite(d)):
         raise ValueError(f"{what}: rates must be positive and every value finite")
     order = np.argsort(r)
@@ -63,8 +68,8 @@ def bd_rate(
     method: str = "cubic",
 ) -> float:
     """Average rate difference (percent) of the test curve at equal quality."""
-    lr1, d1 = _prepare(rate_ref, psnr_ref, "reference")
-    lr2, d2 = _prepare(rate_test, psnr_test, "test")
+    lr1, d1 = _prepare(rate_ref, psnr_ref, "reference", method)
+    lr2, d2 = _prepare(rate_test, psnr_test, "test", method)
     gap, _, _ = _mean_gap(d1, lr1, d2, lr2, method)
     return float((np.exp(gap) - 1.0) * 100.0)
 
@@ -74,8 +79,8 @@ def bd_psnr(
     method: str = "cubic",
 ) -> float:
     """Average quality difference (dB, or the metric's unit) of the test curve at equal rate."""
-    lr1, d1 = _prepare(rate_ref, psnr_ref, "reference")
-    lr2, d2 = _prepare(rate_test, psnr_test, "test")
+    lr1, d1 = _prepare(rate_ref, psnr_ref, "reference", method)
+    lr2, d2 = _prepare(rate_test, psnr_test, "test", method)
     gap, _, _ = _mean_gap(lr1, d1, lr2, d2, method)
     return gap
 
@@ -85,8 +90,8 @@ def bd_metrics(
     method: str = "cubic",
 ) -> dict[str, float]:
     """``{"bd_rate", "bd_psnr"}`` plus the overlapping quality and log-rate intervals used."""
-    lr1, d1 = _prepare(rate_ref, psnr_ref, "reference")
-    lr2, d2 = _prepare(rate_test, psnr_test, "test")
+    lr1, d1 = _prepare(rate_ref, psnr_ref, "reference", method)
+    lr2, d2 = _prepare(rate_test, psnr_test, "test", method)
     rate_gap, q_lo, q_hi = _mean_gap(d1, lr1, d2, lr2, method)
     psnr_gap, r_lo, r_hi = _mean_gap(lr1, d1, lr2, d2, method)
     return {

@@ -13,6 +13,11 @@ Per model and image (padded to the model's stride), medians over ``repeats`` of:
 and the rate: ``file_bits`` (the coded strings) against ``likelihood_bits`` (what the eval
 forward's likelihoods predict), ``overhead = file / likelihood - 1``. Decoding is checked to
 reproduce the eval forward's reconstruction. Models compared are timed interleaved.
+
+The distance to the hardware: :func:`stage_macs` counts the multiply-accumulates (convolutions
+and matmuls) of ``compress`` and ``decompress`` per stage and per pixel, and
+:func:`matmul_peak` measures the machine's float32 matmul rate at the same thread count in the
+same run; :func:`attach_efficiency` adds the achieved MAC rate and its fraction of that peak.
 """
 
 from __future__ import annotations
@@ -148,6 +153,139 @@ def _summarize(per_image: list[dict[str, Any]]) -> dict[str, Any]:
     summary.update(file_bits=fb, likelihood_bits=lb, overhead=fb / lb - 1 if lb > 0 else float("nan"),
                    exact_decode=all(r["exact_decode"] for r in per_image))  # fmt: skip
     return {"summary": summary, "per_image": per_image}
+
+
+def matmul_peak(size: int = 1024, seconds: float = 0.5, device: str = "cpu") -> float:
+    """The best float32 matmul rate seen in ``seconds`` of ``size`` x ``size`` products, in
+    multiply-accumulates per second: the machine's practical peak at the current thread count."""
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+    torch.mm(a, b)  # warm-up
+    best, start = float("inf"), time.perf_counter()
+    while time.perf_counter() - start < seconds or best == float("inf"):
+        if device != "cpu":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        if device != "cpu":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t0)
+    return size**3 / best
+
+
+def _stage_keys(model: nn.Module) -> list[str]:
+    """The stages MACs are reported for: pre/post stages, analysis, synthesis, and the entropy
+    model's parts (hyperprior side, context coder ...)."""
+    keys = [f"prepost.{i}" for i in range(len(getattr(model, "prepost", [])))]
+    keys += ["transform.analysis", "transform.synthesis"]
+    em = getattr(model, "entropy_model", None)
+    if em is not None:
+        keys += [f"entropy_model.{name}" for name, _ in em.named_children() if name != "quantizer"]
+    return keys
+
+
+_STAGE_METHODS = ("forward", "pre", "post", "compress", "decompress")
+
+
+@contextmanager
+def _count_stages(model: nn.Module, keys: Sequence[str]) -> Iterator[dict[str, int]]:
+    """MACs (FLOPs / 2) inside each stage's methods while the context is open (outermost call
+    of a stage only; instance attributes, removed afterwards)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counts: dict[str, int] = {}
+    depth: dict[str, int] = {}
+    patched = []
+    for key in keys:
+        module = model.get_submodule(key)
+        for name in _STAGE_METHODS:
+            if getattr(type(module), name, None) is None or name in module.__dict__:
+                continue
+
+            def counted(*args: Any, _fn=getattr(module, name), _key=key, **kwargs: Any) -> Any:
+                if depth.get(_key):
+                    return _fn(*args, **kwargs)
+                depth[_key] = 1
+                try:
+                    with FlopCounterMode(display=False) as counter:
+                        out = _fn(*args, **kwargs)
+                finally:
+                    depth[_key] = 0
+                counts[_key] = counts.get(_key, 0) + counter.get_total_flops() // 2
+                return out
+
+            module.__dict__[name] = counted
+            patched.append((module, name))
+    try:
+        yield counts
+    finally:
+        for module, name in patched:
+            del module.__dict__[name]
+
+
+def _has_submodule(model: nn.Module, key: str) -> bool:
+    try:
+        model.get_submodule(key)
+    except AttributeError:
+        return False
+    return True
+
+
+@torch.no_grad()
+def stage_macs(model: nn.Module, x: Tensor) -> dict[str, dict[str, float]]:
+    """MACs per pixel of ``x`` (padded to the stride) for ``compress`` and ``decompress``, per
+    stage (:func:`_stage_keys`) and in ``total``; entropy coding itself is not counted."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model.eval()
+    x = pad_to(x, _stride(model))
+    pixels = x.shape[-2] * x.shape[-1]
+    keys = [k for k in _stage_keys(model) if _has_submodule(model, k)]
+    out = {}
+    enc: dict[str, Any] = {}
+    for kind in ("compress", "decompress"):
+        with _count_stages(model, keys) as counts, FlopCounterMode(display=False) as total:
+            if kind == "compress":
+                enc = model.compress(x)
+            else:
+                model.decompress(enc["strings"], enc["shape"])
+        per_stage = {k: counts[k] / pixels for k in keys if counts.get(k)}
+        out[kind] = {**per_stage, "total": total.get_total_flops() // 2 / pixels}
+    return out
+
+
+def attach_efficiency(result: dict[str, Any], macs: dict[str, dict[str, float]], peak: float) -> None:
+    """Add MACs per pixel and the achieved fraction of ``peak`` (MAC/s) to ``result["summary"]``."""
+    s = result["summary"]
+    pixels = sum(r["pixels"] for r in result["per_image"]) / len(result["per_image"])
+    s["stage_macs_per_pixel"] = macs
+    s["matmul_peak_macs_per_s"] = peak
+    for kind in ("compress", "decompress"):
+        rate = macs[kind]["total"] * pixels / s[kind] if s[kind] > 0 else float("nan")
+        s[f"{kind}_macs_per_pixel"] = macs[kind]["total"]
+        s[f"{kind}_macs_per_s"] = rate
+        s[f"{kind}_peak_fraction"] = rate / peak
+
+
+def efficiency_markdown(rows: Sequence[dict[str, Any]]) -> str:
+    """MACs per pixel per stage and the achieved fraction of the matmul peak, per model."""
+    rows = [r for r in rows if "compress_peak_fraction" in r["summary"]]
+    if not rows:
+        return ""
+    peak = rows[0]["summary"]["matmul_peak_macs_per_s"]
+    lines = [
+        f"\nMACs per pixel (convolutions and matmuls; entropy coding not counted) and the achieved MAC rate against "
+        f"the machine's float32 matmul peak measured in this run ({peak / 1e9:.1f} GMAC/s):\n",
+        "| model | call | kMAC/pixel | GMAC/s | of peak | per stage (kMAC/pixel) |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        s = r["summary"]
+        for kind in ("compress", "decompress"):
+            stages = ", ".join(f"{k} {v / 1e3:.1f}" for k, v in s["stage_macs_per_pixel"][kind].items() if k != "total" and v)
+            lines.append(f"| {r['name']} | {kind} | {s[f'{kind}_macs_per_pixel'] / 1e3:.1f} | {s[f'{kind}_macs_per_s'] / 1e9:.1f} | "
+                         f"{100 * s[f'{kind}_peak_fraction']:.0f}% | {stages} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
 
 
 def ratios(ours: dict[str, Any], ref: dict[str, Any]) -> dict[str, float]:

@@ -1,4 +1,4 @@
-"""The conformance kit: checks any component against its kind's contract (DESIGN §8).
+"""The conformance kit: checks any component against its kind's contract (docs/plugin-authoring.md, section 6).
 
 ``conformance_tests("plugin")`` gives a plugin's test suite the whole kit in one line;
 ``check_component`` and ``check_plugin`` return :class:`CheckResult` lists (``lic plugins

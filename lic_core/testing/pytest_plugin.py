@@ -15,6 +15,13 @@ from typing import Any, Callable
 import pytest
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep CompressAI's import quiet in tests too (pytest resets the process's filters)."""
+    from lic_core._quiet import PYTEST_FILTER
+
+    config.addinivalue_line("filterwarnings", PYTEST_FILTER)
+
+
 def pytest_report_header(config: pytest.Config) -> str | None:
     try:
         from lic_core.discovery import Registry

@@ -19,7 +19,7 @@ from lic_core.testing.result import CheckFailed, CheckResult, CheckSkipped
 KIND_CHECKS: dict[str, tuple[str, ...]] = {
     "transform": ("build", "shapes", "in_stride", "gradients", "modes", "safetensors"),
     "block": ("build", "shapes", "gradients", "modes", "safetensors"),
-    "entropy_model": ("build", "likelihoods", "quantizer", "gradients", "modes", "coding", "safetensors"),
+    "entropy_model": ("build", "likelihoods", "quantizer", "gradients", "modes", "coding", "safetensors", "slices"),
     "quantizer": ("build", "train", "eval", "finalize", "gradients", "safetensors"),
     "prepost": ("build", "shapes", "gradients", "modes", "safetensors"),
     "loss": ("build", "objective", "gradients", "coding_state", "safetensors"),

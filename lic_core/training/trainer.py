@@ -1,12 +1,13 @@
 """The trainer: any composed codec, one process or several (DDP), resumable exactly.
 
-Per step: ``loss = lmbda * D + bpp + sum(term.weight_at(progress) * term(x, out, codec))``
-(the codec's loss terms, with their schedules), Adam on every parameter except the
-entropy bottlenecks' ``quantiles``, gradient-norm clipping, a learning-rate schedule of the
-progress; a second Adam minimises ``codec.aux_loss()`` over the quantiles. The data stream,
-the LR schedule and the loss-term schedules are functions of the step, and the state file
-holds the model, both optimizers and every rank's RNG states, so a resumed run continues
-exactly as an uninterrupted one would.
+Per step: ``loss = lmbda * D + r * bpp + sum(term.weight_at(progress) * term(x, out, codec))``
+(the codec's loss terms with their schedules; ``r`` the rate-weight warm-up, 1 without one),
+Adam on every parameter except the entropy bottlenecks' ``quantiles``, gradient-norm
+clipping, a learning-rate schedule of the progress; a second Adam minimises
+``codec.aux_loss()`` over the quantiles. The data stream, the LR schedule, the rate weight and
+the loss-term schedules are functions of the step, and the state file holds the model, both
+optimizers and every rank's RNG states, so a resumed run continues exactly as an
+uninterrupted one would. Loss terms' values and diagnostics are logged under their ids.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from lic_core.training.data import (
     steps_for_epochs,
     validation_images,
 )
-from lic_core.training.schedule import LRSchedule, parse_schedule
-from lic_core.training.state import read_state, restore_state, save_state
+from lic_core.training.schedule import LRSchedule, RateWeight, parse_rate_weight, parse_schedule
+from lic_core.training.state import read_state, restore_state, save_state, torch_rng_tensor
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -56,6 +57,7 @@ class TrainConfig:
     aux_lr: float = 1e-3
     clip: float = 1.0
     schedule: str = "cosine"
+    rate_weight: str | None = None
     out: str | None = None
     state: str | None = None
     resume: bool = False
@@ -118,21 +120,33 @@ def freeze_except(codec: nn.Module, prefixes: list[str]) -> None:
         p.requires_grad_(any(under(n, q) for q in prefixes))
 
 
+def term_labels(codec: nn.Module) -> list[str]:
+    """Log names of the codec's loss terms: their component ids (``cca.loss``), with ``#i``
+    (the term's index) where an id appears more than once."""
+    specs = list((getattr(codec, "recipe", None) or {}).get("losses") or [])
+    ids = [str(s.get("id")) if isinstance(s, Mapping) and s.get("id") else f"term{i}" for i, s in enumerate(specs)]
+    ids += [f"term{i}" for i in range(len(ids), len(codec.losses))]
+    return [f"{n}#{i}" if ids.count(n) > 1 else n for i, n in enumerate(ids)]
+
+
 class _Objective(nn.Module):
     """Forward and every loss inside one module, so that DDP sees all parameters in use."""
 
     def __init__(self, codec: nn.Module, lmbda: float, metric: str) -> None:
         super().__init__()
         self.codec, self.lmbda, self.metric = codec, lmbda, metric
+        self.labels = term_labels(codec)
 
-    def forward(self, x: Tensor, weights: list[float]) -> tuple[Tensor, dict[str, Tensor]]:
+    def forward(self, x: Tensor, weights: list[float], rate_weight: float = 1.0) -> tuple[Tensor, dict[str, Tensor]]:
         out = self.codec(x)
-        parts = rate_distortion(x, out, self.lmbda, self.metric)
+        parts = rate_distortion(x, out, self.lmbda, self.metric, rate_weight)
         loss = parts["loss"]
-        for i, (term, w) in enumerate(zip(self.codec.losses, weights)):
+        for label, term, w in zip(self.labels, self.codec.losses, weights):
             if w:
+                term.diagnostics = {}
                 value = term(x, out, self.codec)
-                parts[f"term{i}"] = value
+                parts[label] = value
+                parts.update({f"{label}/{k}": v.detach() for k, v in term.diagnostics.items()})
                 loss = loss + w * value
         parts["total"] = loss
         return loss, parts
@@ -229,6 +243,12 @@ class Trainer:
             self.lr_schedule: LRSchedule = parse_schedule(cfg.schedule)
         except ValueError as exc:
             raise LicError(f"--schedule: {exc}") from None
+        try:
+            self.rate_weight: RateWeight | None = (
+                parse_rate_weight(cfg.rate_weight, self.lr_schedule) if cfg.rate_weight else None
+            )
+        except ValueError as exc:
+            raise LicError(f"--rate-weight: {exc}") from None
         self.scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp == "fp16")
 
         objective = _Objective(self.codec, cfg.lmbda, cfg.metric)
@@ -256,7 +276,8 @@ class Trainer:
     def _identity(self) -> dict[str, Any]:
         c = self.cfg
         return {"recipe": self.codec.recipe, "lmbda": c.lmbda, "metric": c.metric, "batch": c.batch,
-                "patch": c.patch, "seed": c.seed, "init": c.init, "train_only": c.train_only, "world": self.dist.world, "total": self.total}  # fmt: skip
+                "patch": c.patch, "seed": c.seed, "init": c.init, "train_only": c.train_only, "world": self.dist.world, "total": self.total,
+                "rate_weight": self.rate_weight.to_dict() if self.rate_weight else None}  # fmt: skip
 
     def _rank_rng(self) -> dict[str, Tensor]:
         states = {"torch": torch.get_rng_state()}
@@ -277,13 +298,18 @@ class Trainer:
 
     def _resume(self) -> None:
         _, meta = read_state(self.state_path)
-        saved, now = meta["extra"]["identity"], json.loads(json.dumps(self._identity()))
+        saved, now = meta["extra"].get("identity"), json.loads(json.dumps(self._identity()))
+        if not isinstance(saved, dict):
+            raise LicError(f"cannot resume from {self.state_path}: its state records no run identity")
         diff = [k for k in now if k != "total" and saved.get(k) != now[k]]
         if diff:
             raise LicError(f"cannot resume from {self.state_path}: {', '.join(diff)} differ from this run")
         meta = restore_state(self.state_path, self.codec, self.optimizers)
         rng = meta["extra_tensors"]
-        torch.set_rng_state(rng[f"rng.rank{self.dist.rank}.torch"])
+        try:
+            torch.set_rng_state(torch_rng_tensor(rng, f"rng.rank{self.dist.rank}.torch"))
+        except LicError as exc:
+            raise LicError(f"cannot resume from {self.state_path}: {exc}") from None
         if self.device.type == "cuda" and f"rng.rank{self.dist.rank}.cuda" in rng:
             torch.cuda.set_rng_state(rng[f"rng.rank{self.dist.rank}.cuda"], self.device)
         if meta["extra"].get("scaler"):
@@ -303,11 +329,12 @@ class Trainer:
         cfg = self.cfg
         progress = self.step / self.total
         weights = [float(t.weight_at(progress)) for t in self.codec.losses]
+        rate_weight = self.rate_weight.factor(progress) if self.rate_weight else 1.0
         lr = self._set_lr()
         main = self.optimizers["main"]
         main.zero_grad(set_to_none=True)
         with torch.autocast(self.device.type, dtype=AMP_DTYPES.get(cfg.amp or "", torch.float32), enabled=cfg.amp is not None):
-            loss, parts = self.objective(x, weights)
+            loss, parts = self.objective(x, weights, rate_weight)
         if not torch.isfinite(loss):
             raise LicError(f"loss is {loss.item()} at step {self.step}; lower --lr or check the data")
         self.scaler.scale(loss).backward()
@@ -329,6 +356,8 @@ class Trainer:
         self.step += 1
         record = {k: v.detach().float() for k, v in parts.items() if v.ndim == 0}
         record.update(aux_loss=aux_loss.detach().float(), grad_norm=grad_norm.detach().float())
+        if self.rate_weight:
+            record["rate_weight"] = torch.tensor(rate_weight, device=self.device)
         return {"lr": lr, **{k: v for k, v in record.items()}}
 
     # -- validation --------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Checks of an ``entropy_model``: likelihoods in (0, 1], gradients (with the auxiliary
 quantile loss), deterministic eval, ``compress``/``decompress`` reproducing the eval
-forward's ``y_hat`` exactly, and a safetensors round trip that keeps the bitstream."""
+forward's ``y_hat`` exactly, a safetensors round trip that keeps the bitstream, and, for
+models declaring the slice protocol, auxiliary slice models that never see the slice before."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from lic_core.testing.checks.common import (
     gradient_report, modes_contract, multiple, randn, safetensors_roundtrip, same_outputs, tensors, trainable,
     weighted_sum,
 )  # fmt: skip
-from lic_core.testing.result import CheckFailed
+from lic_core.testing.result import CheckFailed, CheckSkipped
 
 
 def _make(spec: ComponentSpec, seed: int = 0):
@@ -154,3 +155,39 @@ def check_safetensors(spec: ComponentSpec) -> str:
         "after the safetensors round trip, compress writes other strings (coder tables not in the state?)",
     )
     return f"{n} tensors, {size} bytes; identical eval forward ({len(tensors(ref))} tensors) and bitstream"
+
+
+def check_slices(spec: ComponentSpec) -> str:
+    """A model declaring :class:`~lic_core.coding.slices.SlicedEntropyModel` exposes slices that
+    cover ``y``, returns its ``"side"``, and builds auxiliary slice models with their own weights
+    in which (``skip_previous_support``) slice ``i`` never sees slice ``i - 1`` nor any later one:
+    changing those slices of ``y`` leaves slice ``i``'s likelihoods bit-identical."""
+    from lic_core.coding.slices import SlicedEntropyModel, skip_previous_support
+
+    model, M = _make(spec)
+    if not isinstance(model, SlicedEntropyModel):
+        raise CheckSkipped("does not declare the slice protocol (SlicedEntropyModel)")
+    groups = tuple(int(g) for g in model.groups)
+    n = len(groups)
+    expect(n >= 1 and min(groups) >= 1 and sum(groups) == M, f"groups {list(groups)} do not split M={M} channels")
+    model.eval()
+    y = _latent(model, M)
+    with torch.no_grad():
+        out = _forward(model, y)
+    expect("side" in out, "forward(y) of a sliced entropy model must return 'side' (the hyperprior context)")
+    aux = model.slice_model(skip_previous_support(n)).eval()
+    expect(tuple(aux.groups) == groups, f"slice_model has groups {list(aux.groups)}, the model {list(groups)}")
+    own = {id(p) for p in model.parameters()}
+    expect(not any(id(p) in own for p in aux.parameters()), "slice_model shares parameters with the entropy model")
+    starts = [sum(groups[:i]) for i in range(n + 1)]
+    with torch.no_grad():
+        base = aux(y, out["side"], model.quantizer).likelihoods
+        expect(len(base) == n, f"the auxiliary model gave {len(base)} likelihood tensors for {n} slices")
+        for i in range(1, n):
+            moved = y.clone()
+            moved[:, starts[i - 1] : starts[i]] += 3.0  # the slice right before
+            moved[:, starts[i + 1] :] -= 3.0  # and every later slice
+            lik = aux(moved, out["side"], model.quantizer).likelihoods[i]
+            expect(torch.equal(lik, base[i]), f"the auxiliary model's slice {i} sees slice {i - 1} or a later slice")
+    size = sum(p.numel() for p in aux.parameters())
+    return f"{n} slices {list(groups)}; auxiliary model ({size} parameters) never sees the slice before"

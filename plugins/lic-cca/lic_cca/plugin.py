@@ -46,7 +46,7 @@ def lic_components() -> list[ComponentSpec]:
         ComponentSpec(
             "cca.loss", "loss", "lic_cca.loss:CCALoss",
             "Causal Context Adjustment loss: auxiliary model skipping the previous slice, plus a factorized fit term",
-            PAPER, {"alpha": 1.0, "detach_aux": False, "skip": 1, "weight": 1.0, "start": 0.0, "until": 1.0},
+            PAPER, {"alpha": 1.0, "mode": "fitted", "skip": 1, "weight": 1.0, "start": 0.0, "until": 1.0},
             {"recipe": _TINY},
         ),
         ComponentSpec(

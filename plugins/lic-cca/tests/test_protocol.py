@@ -1,8 +1,10 @@
 """cca.loss works with any SlicedEntropyModel, here one built on the core's ChannelGroupsCoder
-through CoderSliceModel (the way channel-groups entropy models such as STF's can opt in)."""
+through CoderSliceModel (the way channel-groups entropy models such as STF's can opt in), and the
+conformance kit's check of that protocol."""
 
 from types import SimpleNamespace
 
+import pytest
 import torch
 from torch import nn
 
@@ -60,3 +62,19 @@ def test_cca_loss_on_a_channel_groups_model():
         a = term.aux(y, out["side"], codec.quantizer).likelihoods[2]
         b = term.aux(y2, out["side"], codec.quantizer).likelihoods[2]
     assert torch.equal(a, b)
+
+
+def test_the_conformance_check_catches_an_auxiliary_model_that_sees_the_previous_slice(monkeypatch):
+    """The kit's ``slices`` check passes on core.elic-groups and fails once its slice_model
+    ignores the support it is given (every slice sees every earlier one)."""
+    from lic_core.builtins.context import ElicEntropyModel
+    from lic_core.discovery import get_registry
+    from lic_core.testing.checks.entropy_model import check_slices
+    from lic_core.testing.result import CheckFailed
+
+    spec = get_registry().component("core.elic-groups")
+    assert "never sees the slice before" in check_slices(spec)
+    leaky = lambda self, support: CoderSliceModel(self._coder(previous_support(len(self.groups))))  # noqa: E731
+    monkeypatch.setattr(ElicEntropyModel, "slice_model", leaky)
+    with pytest.raises(CheckFailed, match="slice 1 sees slice 0 or a later slice"):
+        check_slices(spec)

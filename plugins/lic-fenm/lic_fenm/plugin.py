@@ -11,8 +11,9 @@ PAPER = (
 _SMALL_RECIPE = {
     "transform": {"id": "core.gdn", "N": 16, "M": 24},
     "entropy_model": {"id": "core.hyperprior", "N": 16},
-    "prepost": [{"id": "fenm.stage", "layers": 2, "growth": 8}],
+    "prepost": [{"id": "fexm.stage", "channels": 4}, {"id": "fenm.stage", "layers": 2, "growth": 8, "width": 20}],
 }
+_FEXM_LAYOUT = {"producer": "fexm.stage", "groups": 5, "group_channels": 4, "patch": 2}
 
 
 @hookimpl
@@ -20,8 +21,9 @@ def lic_components() -> list[ComponentSpec]:
     return [
         ComponentSpec(
             "fenm.stage", "prepost", "lic_fenm.stage:FEnMStage",
-            "two residual dense blocks and a conv enhancing the decoded feature", PAPER,
-            {"blocks": 2, "layers": 4, "growth": 32}, {"in_channels": 16, "layers": 2, "growth": 8},
+            "two residual dense blocks and a conv enhancing FExM's decoded feature (needs fexm.stage before it)", PAPER,
+            {"blocks": 2, "layers": 3, "growth": 16, "width": 40},
+            {"in_channels": 20, "layout": _FEXM_LAYOUT, "layers": 2, "growth": 8, "width": 12},
         ),
         ComponentSpec(
             "fenm.loss", "loss", "lic_fenm.loss:FeatureEnhancementLoss",

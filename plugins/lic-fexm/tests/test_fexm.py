@@ -45,6 +45,11 @@ def test_replaces_the_backbone_stem():
         }
     )
     assert codec.transform.in_channels == 40 and codec.transform.stride == 8 and codec.stride == 64
+    # the backbone's first downsampling conv (5x5/2 on the image) is gone: a 3x3/1 conv adapts
+    # FExM's 5 x 8 channels to N, and its mirror ends the synthesis
+    stem, last = codec.transform.analysis[0], codec.transform.synthesis[-1]
+    assert (stem.in_channels, stem.out_channels, stem.kernel_size, stem.stride) == (40, 16, (3, 3), (1, 1))
+    assert (last.in_channels, last.out_channels, last.kernel_size, last.stride) == (16, 40, (3, 3), (1, 1))
     assert codec(torch.rand(1, 3, 64, 64))["x_hat"].shape == (1, 3, 64, 64)
 
 

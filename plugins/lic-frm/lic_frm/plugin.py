@@ -17,7 +17,7 @@ def lic_components() -> list[ComponentSpec]:
         ComponentSpec(
             "frm.stage", "prepost", "lic_frm.stage:FRMStage",
             "3-D convolution attention refinement of FExM's stacked features (needs fexm.stage before it)", PAPER,
-            {"variant": "full", "blocks": 3, "levels": 2, "reduction": 4},
+            {"variant": "full", "channels": 24, "blocks": 3, "levels": 2, "reduction": 4},
             {"in_channels": 40, "layout": _FEXM_LAYOUT, "blocks": 1},
         )
     ]  # fmt: skip

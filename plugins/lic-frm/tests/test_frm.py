@@ -49,3 +49,14 @@ def test_composes_after_fexm_and_codes_exactly():
     with torch.no_grad():
         enc = codec.compress(x)
         assert torch.equal(codec.decompress(enc["strings"], enc["shape"])["x_hat"], codec(x)["x_hat"].clamp(0, 1))
+
+
+def test_channels_sets_the_refinement_width_and_projections_keep_a_residual():
+    assert isinstance(FRMStage(20, LAYOUT, channels=4).proj_in, torch.nn.Identity)  # FExM's width
+    stage = FRMStage(20, LAYOUT, channels=8, blocks=1).eval()
+    assert stage.proj_in.out_channels == 8 and stage.arb.head[0].in_channels == 8
+    x = torch.randn(1, 20, 6, 6)
+    assert not torch.equal(stage.pre(x), x)
+    torch.nn.init.zeros_(stage.proj_out.weight)
+    torch.nn.init.zeros_(stage.proj_out.bias)
+    assert torch.equal(stage.pre(x), x)  # the refinement is added to FExM's features

@@ -22,7 +22,8 @@ def lic_components() -> list[ComponentSpec]:
             "stf.transform", "transform", f"{_P}.transform:STFTransform",
             "STF symmetrical transformer: patch embed, Swin stages (window 4), patch merging/split", PAPER,
             {"in_channels": 3, "in_stride": 1, "embed_dim": 48, "M": None, "depths": [2, 2, 6, 2],
-             "heads": [3, 6, 12, 24], "window": 4, "mlp_ratio": 4.0, "drop_path": 0.2, "block": None},
+             "heads": [3, 6, 12, 24], "window": 4, "mlp_ratio": 4.0, "drop_path": 0.2, "block": None,
+             "stem_kernel": 3},
             {"embed_dim": 8, "depths": [1, 1, 1, 1], "heads": [1, 1, 2, 2], "mlp_ratio": 2.0},
         ),
         ComponentSpec(

@@ -4,8 +4,10 @@ Analysis: 2x2 patch embedding (conv + layer norm) to ``embed_dim``, then four Sw
 (depths [2, 2, 6, 2], heads [3, 6, 12, 24], window 4) with patch merging (layer norm +
 linear, 2x2 -> 2C) between them: ``M = 8 * embed_dim`` at stride 16. Synthesis mirrors it with
 patch splits (layer norm + linear to 2C + pixel shuffle -> C/2) and ends with
-``conv5x5 -> pixel shuffle -> conv3x3``. Everything runs on (B, C, H, W) maps; windows pad
-internally, strides rely on the codec padding its input to a multiple of its stride.
+``conv5x5 -> pixel shuffle -> conv3x3``. When a pre-processing stage replaced the patch
+embedding (``in_stride > 1``), a stride-1 ``stem_kernel`` conv (+ layer norm) takes the stage's
+features and a mirrored conv ends the synthesis. Everything runs on (B, C, H, W) maps; windows
+pad internally, strides rely on the codec padding its input to a multiple of its stride.
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ from lic_stf.blocks import SwinStage
 
 
 class PatchEmbed(nn.Module):
-    """``patch x patch`` conv with that stride, then layer norm over channels (B, C, H, W)."""
+    """``patch x patch`` conv with that stride, then layer norm over channels (B, C, H, W);
+    with ``patch=1`` (a stage replaced the embedding) a stride-1 ``kernel x kernel`` conv."""
 
-    def __init__(self, in_channels: int, dim: int, patch: int) -> None:
+    def __init__(self, in_channels: int, dim: int, patch: int, kernel: int = 1) -> None:
         super().__init__()
-        self.proj = nn.Conv2d(in_channels, dim, patch, stride=patch)
+        k = patch if patch > 1 else kernel
+        self.proj = nn.Conv2d(in_channels, dim, k, stride=patch, padding=0 if patch > 1 else k // 2)
         self.norm = nn.LayerNorm(dim)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -79,6 +83,8 @@ class STFTransform(Transform):
     Args:
         in_channels: input channels; in_stride: downsampling done before (1, 2, 4 or 8; it
             replaces the patch embedding's then the first merges' strides).
+        stem_kernel: kernel of the stride-1 embedding conv and of the last synthesis conv
+            when ``in_stride > 1`` (3 by default).
         embed_dim: stage-1 width (stage ``i`` has ``embed_dim * 2^i``); ``M`` (optional) must
             equal the last width.
         depths, heads: per analysis stage (the synthesis reverses them).
@@ -98,8 +104,11 @@ class STFTransform(Transform):
         mlp_ratio: float = 4.0,
         drop_path: float = 0.2,
         block: Callable[..., Any] | None = None,
+        stem_kernel: int = 3,
     ) -> None:
         super().__init__()
+        if stem_kernel < 1 or stem_kernel % 2 == 0:
+            raise ValueError(f"stem_kernel must be an odd positive int, got {stem_kernel}")
         n = len(depths)
         if len(heads) != n:
             raise ValueError(f"heads {list(heads)} and depths {list(depths)} must have one entry per stage")
@@ -120,7 +129,7 @@ class STFTransform(Transform):
             return [SwinStage(w, d, h, window, mlp_ratio, rates[s : s + d]) for w, d, h, s in zip(widths, ds, hs, starts)]
 
         down = stages(dims, depths, heads)
-        layers: list[nn.Module] = [PatchEmbed(in_channels, embed_dim, strides[0])]
+        layers: list[nn.Module] = [PatchEmbed(in_channels, embed_dim, strides[0], stem_kernel)]
         for i in range(n):
             layers.append(down[i])
             if i < n - 1:
@@ -133,12 +142,14 @@ class STFTransform(Transform):
             layers.append(up[j])
             if j < n - 1:
                 layers.append(PatchSplit(dims[n - 1 - j], strides[n - 1 - j]))
-        p = strides[0]
-        layers += [
-            nn.Conv2d(embed_dim, embed_dim * p * p, 5, padding=2),
-            nn.PixelShuffle(p),
-            nn.Conv2d(embed_dim, in_channels, 3, padding=1),
-        ]
+        if strides[0] == 2:
+            layers += [
+                nn.Conv2d(embed_dim, embed_dim * 4, 5, padding=2),
+                nn.PixelShuffle(2),
+                nn.Conv2d(embed_dim, in_channels, 3, padding=1),
+            ]
+        else:
+            layers.append(nn.Conv2d(embed_dim, in_channels, stem_kernel, padding=stem_kernel // 2))
         self.synthesis = nn.Sequential(*layers)
 
 

@@ -56,6 +56,17 @@ def test_transform_strides_and_in_stride(in_stride):
     assert t.synthesis(y).shape == x.shape
 
 
+def test_a_replaced_patch_embedding_is_a_stride_1_stem_kernel_conv():
+    small = {"embed_dim": 4, "depths": [1, 1, 1, 1], "heads": [1, 1, 1, 1]}
+    t = create("stf.transform", in_channels=20, in_stride=2, stem_kernel=3, **small)
+    embed, last = t.analysis[0].proj, t.synthesis[-1]
+    assert embed.in_channels == 20 and embed.stride == (1, 1) and embed.kernel_size == (3, 3)
+    assert isinstance(last, torch.nn.Conv2d) and last.out_channels == 20 and last.kernel_size == (3, 3)
+    assert not any(isinstance(m, torch.nn.PixelShuffle) and m.upscale_factor > 1 for m in t.synthesis)
+    image = create("stf.transform", **small)  # the image path keeps STF's 2x2 patch embedding
+    assert image.analysis[0].proj.kernel_size == (2, 2) and image.analysis[0].proj.stride == (2, 2)
+
+
 def test_block_parameter_replaces_every_swin_stage():
     recipe = {
         "transform": {"id": "stf.transform", "embed_dim": 4, "block": {"id": "stf.swin", "depth": 1, "heads": 1}},

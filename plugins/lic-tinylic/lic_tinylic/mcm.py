@@ -16,7 +16,10 @@ then, per slice:
 The Gaussian parameters come from a 1x1 conv stack (GELU) on ``[params, cc, spatial ctx]``.
 Coding is the core's :class:`~lic_core.coding.channel_groups.ChannelGroupsCoder` over
 :class:`~lic_core.coding.multistage.MultistageCoder` slices, so ``forward`` in eval mode
-reproduces ``decompress(compress(y))`` exactly.
+reproduces ``decompress(compress(y))`` exactly. The model implements
+:class:`~lic_core.coding.slices.SlicedEntropyModel`: :meth:`MultistageContextModel.slice_model`
+builds the same slice coders (own weights) whose channel context is a chosen set of earlier
+slices, for training objectives such as ``cca.loss``.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from lic_core.builtins.context import HyperContextEntropyModel
 from lic_core.coding.channel_groups import ChannelGroupsCoder, SideGaussianCoder
 from lic_core.coding.multistage import STAGE_ORDERS, MultistageCoder
 from lic_core.coding.parts import GaussianLatent, HyperSide
-from lic_core.coding.slices import make_groups
+from lic_core.coding.slices import CoderSliceModel, SliceModel, check_support, make_groups, previous_support
 from lic_core.layers.masked import stage_context_convs
 
 COMBINES = ("sum", "replace")
@@ -107,13 +110,24 @@ class MultistageContextModel(HyperContextEntropyModel):
             hyper = TinyLICHyper
         super().__init__(M, HyperSide(hyper(in_channels=M, out_channels=2 * M)))
         self.groups = groups
+        self._combine, self._levels = combine, int(levels)
         self.y = GaussianLatent(levels)
-        P = 2 * M
-        coders, contexts, seen = [], [], 0
+        self.coder = self._coder(previous_support(len(groups)), self.y)
+
+    def slice_model(self, support: Sequence[Sequence[int]]) -> SliceModel:
+        """Fresh slice coders (own weights) in which slice ``i``'s channel context is ``support[i]``."""
+        latent = GaussianLatent(self._levels)
+        return CoderSliceModel(self._coder(check_support(support, len(self.groups)), latent, own=True))
+
+    def _coder(self, support: Sequence[Sequence[int]], latent: GaussianLatent, own: bool = False) -> ChannelGroupsCoder:
+        """The slice coders for ``support``; ``own``: the coder registers ``latent`` itself."""
+        P, combine = 2 * self.latent_channels, self._combine
+        coders, contexts = [], []
         last = len(self.groups) - 1
-        for k, s in enumerate(self.groups):
+        for k, (s, sup) in enumerate(zip(self.groups, support)):
+            seen = sum(self.groups[j] for j in sup)
             if k == last:
-                inner: nn.Module = SideGaussianCoder(parameter_net([P + 2 * s, 2 * s, 2 * s, 2 * s]), s, latent=self.y)
+                inner: nn.Module = SideGaussianCoder(parameter_net([P + 2 * s, 2 * s, 2 * s, 2 * s]), s, latent=latent)
             else:
                 if k == 0:
                     stages, kernels = STAGE_ORDERS["four-stage"], [3, 5, 5]
@@ -126,9 +140,10 @@ class MultistageContextModel(HyperContextEntropyModel):
                     s,
                     combine=combine if k == 0 else "replace",
                     merge="side-ctx",
-                    latent=self.y,
+                    latent=latent,
                 )
             coders.append(_ChannelContext(P, channel_context_net(P + seen, s), inner))
-            contexts.append(nn.Identity() if k else None)
-            seen += s
-        self.coder = ChannelGroupsCoder(self.groups, contexts, coders, merge="side-ctx")
+            contexts.append(nn.Identity() if sup else None)
+        return ChannelGroupsCoder(
+            self.groups, contexts, coders, support=support, merge="side-ctx", latent=latent if own else None
+        )

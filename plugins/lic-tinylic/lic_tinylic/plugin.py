@@ -11,6 +11,10 @@ PAPER = (
     "Lu, Chen, Pu, Ma, High-Efficiency Lossy Image Coding Through Adaptive Neighborhood Information "
     "Aggregation (Tiny-LIC), arXiv:2204.11448; code github.com/lumingzzz/TinyLIC"
 )
+JIANG = (
+    "Jiang et al., Learned image compression with feature extraction, refinement, enhancement "
+    "and quantization error compensation (ICRSA unit, §III-D)"
+)
 _P = "lic_tinylic"
 _SMALL_HYPER = {"id": "tinylic.hyper", "N": 32, "depths": [1, 1], "heads": 2}
 
@@ -22,7 +26,8 @@ def lic_components() -> list[ComponentSpec]:
             "tinylic.transform", "transform", f"{_P}.transform:TinyLICTransform",
             "Tiny-LIC ICSA units: strided conv + residual neighbourhood-attention block, stride 16", PAPER,
             {"in_channels": 3, "in_stride": 1, "N": 128, "M": 320, "widths": None, "depths": [2, 2, 6, 2],
-             "heads": None, "kernel": 7, "mlp_ratio": 2.0, "drop_path": 0.1, "block": None, "backend": "auto"},
+             "heads": None, "kernel": 7, "mlp_ratio": 2.0, "drop_path": 0.1, "block": None, "backend": "auto",
+             "stem_kernel": 3, "unit": "icsa"},
             {"N": 16, "M": 24, "depths": [1, 1, 1, 1], "heads": [1, 1, 2, 2], "kernel": 3},
         ),
         ComponentSpec(
@@ -36,6 +41,12 @@ def lic_components() -> list[ComponentSpec]:
             "tinylic.rnab", "block", f"{_P}.blocks:RNAB",
             "residual neighbourhood-attention block (pre-norm NA + MLP, clamped windows, relative bias)", PAPER,
             {"depth": 2, "heads": None, "kernel": 7, "mlp_ratio": 2.0, "drop_path": 0.0, "backend": "auto"},
+            {"channels": 16, "depth": 1, "heads": 2, "kernel": 3},
+        ),
+        ComponentSpec(
+            "tinylic.icrsa", "block", f"{_P}.crm:ICRSABlock",
+            "ICRSA block (Jiang et al.): a two-stage concatenated residual module, then an RNAB", JIANG,
+            {"depth": 2, "heads": None, "kernel": 7, "mlp_ratio": 2.0, "drop_path": 0.0, "backend": "auto", "stages": 2},
             {"channels": 16, "depth": 1, "heads": 2, "kernel": 3},
         ),
         ComponentSpec(
@@ -66,5 +77,13 @@ def lic_recipes() -> list[RecipeSpec]:
             "tinylic-small",
             _recipe(32, 64, {"id": "tinylic.hyper", "N": 48, "heads": 3}, depths=[1, 1, 2, 1], kernel=5),
             "Tiny-LIC layout at 2-CPU-core size: N=32 M=64, depths [1,1,2,1], kernel 5", PAPER,
+        ),
+        RecipeSpec(
+            "tinylic-icrsa", {"base": "tinylic", "transform": {"unit": "icrsa"}},
+            "Tiny-LIC with Jiang et al.'s ICRSA units (a two-stage CRM before each RNAB)", JIANG,
+        ),
+        RecipeSpec(
+            "tinylic-icrsa-small", {"base": "tinylic-small", "transform": {"unit": "icrsa"}},
+            "tinylic-small with ICRSA units (2 CPU cores)", JIANG,
         ),
     ]  # fmt: skip

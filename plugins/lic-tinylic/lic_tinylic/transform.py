@@ -2,7 +2,10 @@
 
 The main transform stacks four ICSA units. Analysis unit ``i``: a strided conv (5x5 for the
 stem, 3x3 after) to width ``widths[i]``, then a residual neighbourhood-attention block. The
-synthesis mirrors it: block, then a transposed conv up. The hyper transform is two such
+synthesis mirrors it: block, then a transposed conv up. ``unit="icrsa"`` (Jiang et al.) puts a
+two-stage concatenated residual module between each conv and its block. When a
+pre-processing stage replaced the stem (``in_stride > 1``), the stem is a stride-1
+``stem_kernel`` conv from the stage's channels. The hyper transform is two such
 units with 3x3 neighbourhoods on 192 channels; its synthesis outputs ``2M`` channels.
 
 Strides rely on the codec padding its input to a multiple of its stride (64 with the hyper
@@ -21,6 +24,7 @@ from compressai.models.utils import conv, deconv
 from lic_core.interfaces import Transform
 
 from lic_tinylic.blocks import RNAB
+from lic_tinylic.crm import ICRSABlock
 
 
 def drop_path_rates(rate: float, depths: Sequence[int]) -> list[list[float]]:
@@ -57,11 +61,13 @@ def _blocks(
     drop_path: float,
     backend: str,
     block: Callable[..., Any] | None,
+    unit: str = "icsa",
 ) -> list[nn.Module]:
     if block is not None:
         return [block(w) for w in widths]
     rates = drop_path_rates(drop_path, depths)
-    return [RNAB(w, d, h, kernel, mlp_ratio, r, backend) for w, d, h, r in zip(widths, depths, heads, rates)]
+    make = ICRSABlock if unit == "icrsa" else RNAB
+    return [make(w, d, h, kernel, mlp_ratio, r, backend) for w, d, h, r in zip(widths, depths, heads, rates)]
 
 
 def _per_stage(value: Any, n: int, name: str) -> list[Any]:
@@ -77,11 +83,15 @@ class TinyLICTransform(Transform):
     Args:
         in_channels: input channels (3 for RGB; a pre-processing stage's width otherwise).
         in_stride: downsampling already done before this transform (1, 2, 4 or 8).
+        stem_kernel: kernel of the stride-1 stem conv when ``in_stride > 1`` (3, the kernel
+            of Tiny-LIC's feature convs; 5 keeps the image stem's kernel).
         N: base width; stage widths default to ``N, 3N/2, 2N, M``.
         M: latent channels.
         widths, depths, heads: per stage (heads default ``width // 16``).
         kernel: neighbourhood size; mlp_ratio; drop_path: the top stochastic-depth rate.
         block: a block component ref; when given, ``block(width)`` replaces every RNAB.
+        unit: ``"icsa"`` (Tiny-LIC) or ``"icrsa"`` (Jiang et al.: a two-stage concatenated
+            residual module before each RNAB, keeping the per-stage depths and heads).
         backend: neighbourhood-attention implementation.
     """
 
@@ -99,8 +109,16 @@ class TinyLICTransform(Transform):
         drop_path: float = 0.1,
         block: Callable[..., Any] | None = None,
         backend: str = "auto",
+        stem_kernel: int = 3,
+        unit: str = "icsa",
     ) -> None:
         super().__init__()
+        if unit not in ("icsa", "icrsa"):
+            raise ValueError(f"unit must be 'icsa' or 'icrsa', got {unit!r}")
+        if unit != "icsa" and block is not None:
+            raise ValueError("unit='icrsa' builds its own blocks: give either unit or block, not both")
+        if stem_kernel < 1 or stem_kernel % 2 == 0:
+            raise ValueError(f"stem_kernel must be an odd positive int, got {stem_kernel}")
         widths = list(widths) if widths is not None else [N, N * 3 // 2, N * 2, M]
         n = len(widths)
         if widths[-1] != M:
@@ -112,19 +130,20 @@ class TinyLICTransform(Transform):
         self.latent_channels, self.N = M, N
         self.stride = math.prod(strides)
 
-        down = _blocks(widths, depths, heads, kernel, mlp_ratio, drop_path, backend, block)
+        stem = 5 if strides[0] == 2 else stem_kernel
+        down = _blocks(widths, depths, heads, kernel, mlp_ratio, drop_path, backend, block, unit)
         layers: list[nn.Module] = []
         for i, (w, s) in enumerate(zip(widths, strides)):
-            layers += [conv(widths[i - 1] if i else in_channels, w, kernel_size=3 if i else 5, stride=s), down[i]]
+            layers += [conv(widths[i - 1] if i else in_channels, w, kernel_size=3 if i else stem, stride=s), down[i]]
         self.analysis = nn.Sequential(*layers)
 
         rev = widths[::-1]
-        up = _blocks(rev, depths[::-1], heads[::-1], kernel, mlp_ratio, drop_path, backend, block)
+        up = _blocks(rev, depths[::-1], heads[::-1], kernel, mlp_ratio, drop_path, backend, block, unit)
         layers = []
         for j, w in enumerate(rev):
             i = n - 1 - j
             out = widths[i - 1] if i else in_channels
-            layers += [up[j], _up(w, out, 3 if i else 5, strides[i])]
+            layers += [up[j], _up(w, out, 3 if i else stem, strides[i])]
         self.synthesis = nn.Sequential(*layers)
 
 
