@@ -6,7 +6,7 @@ Times are wall-clock for ``codec.compress`` (analysis, hyperprior, context model
 decoded latents are checked against the encoder's.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/backbones.py --recipes tinylic stf \\
-        --image /work/shared/data/kodak/kodim01.png --threads 1 [--device cuda] [--json out.json]
+        --image ../shared/data/kodak/kodim01.png --threads 1 [--device cuda] [--json out.json]
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def measure(recipe: str, image: str, device: str, repeats: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipes", nargs="+", default=["tinylic", "stf"])
-    parser.add_argument("--image", default="/work/shared/data/kodak/kodim01.png")
+    parser.add_argument("--image", default="../shared/data/kodak/kodim01.png", help="run from the repository root")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=1)
