@@ -2,7 +2,8 @@
 each case in a forked child with a time and memory limit (:mod:`lic_core.testing.fuzz`).
 
 - streams: a 64x64 and a 128x96 crop of Kodak images coded by the default codec (``core.lite-q3``),
-  format version 2 (what lic writes) and the same stream rewritten as version 1 (still read);
+  format version 3 (what lic writes: constriction ANS strings) and the image's CompressAI-rANS
+  stream (``legacy_rans``) rewritten as version 1 (still read);
   random and structure-aware mutations, and decoding by another model (``core.lite-q1``);
 - checkpoints: a tiny composed codec's checkpoint and the shipped ``core.lite-q1`` file,
   mutated, loaded as ``lic compress --model`` does, used to code a 64x64 image and decode it;
@@ -46,10 +47,14 @@ def _stream_cases(n: int, seed: int, codec, image) -> tuple[list[fuzz.Case], dic
     data = compress_image(codec, image)
     x_hat, header = decode(data, codec)
     expected = fuzz.digest(x_hat, header.channels, header.bit_depth)
-    header, strings = bitstream.unpack(data)
-    with torch.inference_mode():
-        y_hat = codec.decompress(strings, header.shape)["y_hat"]
-    v1 = fuzz.with_version(data, 1, latent_check(y_hat))
+    from lic_core.coding.table_coder import legacy_rans
+
+    with legacy_rans():  # versions 1 and 2 hold CompressAI rANS strings (format 3: constriction ANS)
+        legacy = compress_image(codec, image)
+        header, strings = bitstream.unpack(legacy)
+        with torch.inference_mode():
+            y_hat = codec.decompress(strings, header.shape)["y_hat"]
+    v1 = fuzz.with_version(legacy, 1, latent_check(y_hat))
     n_v1 = n // 10
     n_cross = max(n // 100, 1)
     cases = fuzz.StreamMutator(data, seed).cases(n - n_v1 - n_cross, expected)
@@ -194,7 +199,7 @@ def main() -> int:
                      "memory_gb": args.memory_gb, "seed": args.seed},  # fmt: skip
         "inputs": {
             "stream": f"half from a 64x64 crop of kodim01.png of ../shared/data/kodak at (100, 200), core.lite-q3, "
-            f"{stream_info['bytes']} bytes (version 2), {stream_info['v1_bytes']} (version 1); half from a 128x96 "
+            f"{stream_info['bytes']} bytes (version {bitstream.VERSION}), {stream_info['v1_bytes']} (version 1); half from a 128x96 "
             f"crop of kodim23.png at (200, 300) (32 rows of padding), {padded_info['bytes']} bytes; "
             "cross-model: core.lite-q1",
             "checkpoint": f"a tiny composed codec ({json.dumps(TINY)}) and the shipped core.lite-q1, coding the same crop",

@@ -19,7 +19,7 @@ Two measurements, timed interleaved in one run (ratios are what counts on a shar
    on ``core.gdn`` N=128 M=192 with the same hyper transform, seeded random weights (their
    latents are nearly all zero, so this shows the fixed costs only).
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/gmm_coding.py --images 2 --repeats 3 --steps 150
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/gmm_coding.py --images 4 --repeats 5 --steps 150
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ def _patch(obj: Any, name: str, label: str, timer: StageTimer) -> None:
 def instrument(codec: torch.nn.Module, timer: StageTimer) -> None:
     """Instance-level timers on the stages of a composed codec (as far as it has them)."""
     from lic_core import bitstream, imagecodec
-    from lic_core.coding import rans
+    from lic_core.coding import ans, rans
 
     t = codec.transform
     _patch(t, "analysis", "analysis g_a", timer)
@@ -69,8 +69,8 @@ def instrument(codec: torch.nn.Module, timer: StageTimer) -> None:
     if side is not None:
         _patch(side.hyper, "analysis", "hyper analysis h_a", timer)
         _patch(side.hyper, "synthesis", "hyper synthesis h_s", timer)
-        _patch(side.entropy_bottleneck, "compress", "z: factorized coder (incl. rANS)", timer)
-        _patch(side.entropy_bottleneck, "decompress", "z: factorized coder (incl. rANS)", timer)
+        _patch(side.entropy_bottleneck, "compress", "z: factorized coder (incl. entropy coding)", timer)
+        _patch(side.entropy_bottleneck, "decompress", "z: factorized coder (incl. entropy coding)", timer)
     coder = getattr(em, "coder", None)
     if coder is not None and hasattr(coder, "context"):
         for i, ctx in enumerate(coder.context):
@@ -84,7 +84,8 @@ def instrument(codec: torch.nn.Module, timer: StageTimer) -> None:
         gc = coder.gaussian.gaussian_conditional
         _patch(gc, "build_indexes", "y: scale indexes", timer)
     for name in ("encode", "decode"):
-        _patch(rans, name, f"rANS {name} (table subset + C++ coder)", timer)
+        _patch(ans, name, f"ANS {name} (constriction, .lic v3)", timer)
+        _patch(rans, name, f"rANS {name} (table subset + C++ coder, .lic v1-2)", timer)
     _patch(bitstream, "pack", "container pack/unpack", timer)
     _patch(bitstream, "unpack", "container pack/unpack", timer)
     _patch(imagecodec, "read_image", "image read (PNG)", timer)

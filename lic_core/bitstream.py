@@ -1,6 +1,6 @@
 """The ``.lic`` container: a small header, the entropy-coded strings, and checksums.
 
-Layout of format versions 1 and 2 (all integers are unsigned LEB128 varints unless sized;
+Layout of format versions 1, 2 and 3 (all integers are unsigned LEB128 varints unless sized;
 docs/bitstream.md has the full table)::
 
     "LIC" | version u8 | flags u8 | recipe digest 4B | weights digest 4B | latent check u32 LE
@@ -10,10 +10,15 @@ docs/bitstream.md has the full table)::
 
 The stream tree mirrors the nesting of the codec's ``strings`` (a list per stream, a
 ``bytes`` per image): a list of ``n`` items is written ``2n+1``, a string of ``L`` bytes ``2L``.
-Version 2 (what this lic-core writes) has the same layout; its latent check also
-commits to the image fields (:meth:`Header.commit`), so a rewritten size, padding, channel
-count or bit depth fails the decoder's check even when the header CRC is recomputed.
-Version-1 streams are still read (their image fields are only checked for consistency).
+Version 2 has the same layout; its latent check also commits to the image fields
+(:meth:`Header.commit`), so a rewritten size, padding, channel count or bit depth fails the
+decoder's check even when the header CRC is recomputed. Version 3 (what this lic-core
+writes) has version 2's layout and latent check; only the payload's coder changed: the
+strings of lic's table coders (the Gaussian conditional and the factorized bottleneck) are
+constriction's ANS (:mod:`lic_core.coding.ans`, constriction pinned to 0.5.0: its
+probability quantization is part of the stream) instead of CompressAI's rANS. Versions 1 and
+2 are still read, through the rANS path (:func:`lic_core.coding.table_coder.legacy_rans`);
+version-1 image fields are only checked for consistency.
 Nothing here needs torch: :func:`pack` and :func:`unpack` work on bytes.
 """
 
@@ -26,8 +31,9 @@ from typing import Any, Sequence
 from lic_core.errors import BitstreamError
 
 MAGIC = b"LIC"
-VERSION = 2  # written
-VERSIONS = (1, 2)  # read
+VERSION = 3  # written
+VERSIONS = (1, 2, 3)  # read
+ANS_VERSION = 3  # first version whose table-coded strings are constriction ANS (older: CompressAI rANS)
 DIGEST_BYTES = 4
 FLAG_MODEL_ID = 0x01
 KNOWN_FLAGS = FLAG_MODEL_ID
@@ -62,7 +68,7 @@ class Header:
 
     def commit(self, symbols_crc: int) -> int:
         """The latent check this header's version stores for latents whose CRC32 is ``symbols_crc``:
-        version 1 the CRC itself, version 2 the CRC continued over :meth:`image_fields`."""
+        version 1 the CRC itself, versions 2 and 3 the CRC continued over :meth:`image_fields`."""
         return symbols_crc if self.version == 1 else zlib.crc32(self.image_fields(), symbols_crc)
 
     def check_model(self, recipe_digest: bytes, weights_digest: bytes) -> None:
@@ -199,7 +205,7 @@ def unpack(data: bytes) -> tuple[Header, Strings]:
         raise BitstreamError(f"truncated .lic stream ({len(data)} bytes)")
     version = data[3]
     if version not in VERSIONS:
-        raise BitstreamError(f"unknown .lic format version {version} (this lic-core reads versions 1 and 2)")
+        raise BitstreamError(f"unknown .lic format version {version} (this lic-core reads versions {', '.join(map(str, VERSIONS[:-1]))} and {VERSIONS[-1]})")
     r = _Reader(data, 4)
     try:
         flags = r.take(1)[0]

@@ -1,7 +1,7 @@
 """Images to ``.lic`` bytes and back with a codec: padding, container, digests, drift check.
 
 The encoder records a check value of its latents (CRC32 of ``round(y_hat)`` as little-endian
-int32, continued over the header's image fields in format version 2); the decoder recomputes
+int32, continued over the header's image fields since format version 2); the decoder recomputes
 it from its own latents and refuses to output an image when they differ (the entropy
 parameters were computed differently, for example on another machine, or the stream was
 altered), rather than returning garbage. Before any decoding, the header is checked against
@@ -26,6 +26,7 @@ from lic_core.atomic import atomic_write_bytes
 from lic_core.bitstream import Header
 from lic_core.checkpoint import has_tables, recipe_digest, weights_digest
 from lic_core.coding.one_thread import caller_threads
+from lic_core.coding.table_coder import legacy_rans, using_legacy_rans
 from lic_core.errors import BitstreamError, LicError
 from lic_core.imageio import ImageInfo, check_size, crop, pad, read_image, write_png
 
@@ -109,6 +110,7 @@ def _encode(codec: torch.nn.Module, x: Tensor, info: ImageInfo, model_id: str | 
         pad=padding,
         shape=tuple(int(s) for s in enc["shape"]),
         model_id=model_id if model_id is not None else getattr(codec, "model_id", None),
+        version=bitstream.VERSION if not using_legacy_rans() else bitstream.ANS_VERSION - 1,  # what the strings are
     )
     header = replace(header, latent_check=header.commit(latent_check(enc["y_hat"])))
     try:
@@ -169,7 +171,9 @@ def check_header(header: Header, strings: Any, codec: torch.nn.Module) -> None:
 
 
 def _decompress(codec: torch.nn.Module, strings, header: Header) -> dict[str, Tensor]:
-    with _coding(codec):
+    """``codec.decompress`` with the entropy coder of the stream's version (CompressAI's rANS
+    before version 3, :func:`~lic_core.coding.table_coder.legacy_rans`; constriction's ANS since)."""
+    with _coding(codec), legacy_rans(header.version < bitstream.ANS_VERSION):
         try:
             return codec.decompress(strings, header.shape)
         except LicError:

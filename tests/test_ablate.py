@@ -87,6 +87,9 @@ def test_a_tiny_ablation_reports_and_resumes_without_redoing(tmp_path, ladder, i
     assert rows["pf"]["held"]["against"] == "control" and rows["control"]["held"]["against"] == "base"
     assert rows["pf"]["held"]["bd_rate_psnr_pchip"] is not None  # 2 points: pchip yes,
     assert rows["pf"]["held"]["bd_rate_psnr_cubic"] is None  # a cubic fit needs 4
+    assert rows["pf"]["bd_points"] == ["tiny-q1", "tiny-q2"]
+    control_gain = rows["pf"]["held"]["control_vs_base_psnr_pchip"]  # what fine-tuning alone buys, on pf's points
+    assert control_gain == pytest.approx(rows["control"]["held"]["bd_rate_psnr_pchip"])
     assert (out / "rd-held.png").is_file() and (out / "curves" / "held" / "pf.json").is_file()
     log = (out / "runs" / "pf" / "tiny-q1" / "model.log.jsonl").read_text().splitlines()
     assert json.loads(log[0])["event"] == "start"  # trained through lic train's loop
@@ -107,7 +110,10 @@ def test_a_tiny_ablation_reports_and_resumes_without_redoing(tmp_path, ladder, i
 def test_a_changed_spec_does_not_mix_with_old_runs(tmp_path, ladder, image_dir, capsys):
     _spec(tmp_path, ladder, image_dir, variants={})
     out = tmp_path / "out"
-    assert main(["ablate", str(tmp_path / "spec.yaml"), "--out-dir", str(out), "--only", "base"]) == 0
+    assert main(["ablate", str(tmp_path / "spec.yaml"), "--out-dir", str(out), "--only", "base", "--point", "tiny-q2"]) == 0
+    assert [p.parent.name for p in out.glob("runs/base/*/result.json")] == ["tiny-q2"]
+    assert main(["ablate", str(tmp_path / "spec.yaml"), "--out-dir", str(out), "--point", "q9"]) == 1
+    assert "--point: unknown name(s) q9" in capsys.readouterr().err
     assert main(["ablate", str(tmp_path / "spec.yaml"), "--out-dir", str(out), "--report-only"]) == 0
     _spec(tmp_path, ladder, image_dir, variants={}, budget={"steps": 3, "batch": 1, "patch": 64})
     capsys.readouterr()

@@ -167,19 +167,29 @@ def test_consistent_image_field_rewrites_fail_the_committed_check(stream, codec,
     assert message.startswith("decoder drift: the decoded latents or image fields differ")
 
 
-def test_version_1_streams_still_decode(stream, codec):
+def test_version_1_and_2_streams_still_decode(stream, codec):
+    """Versions 1 and 2 hold CompressAI rANS strings (what the encoder writes inside
+    ``legacy_rans``); they decode to the same image as version 3's ANS strings."""
+    from lic_core.coding.table_coder import legacy_rans
     from lic_core.imagecodec import decode, latent_check
     from lic_core.testing.fuzz import with_version
 
     x_hat, header = decode(stream, codec)
-    assert header.version == bitstream.VERSION == 2
-    header, strings = bitstream.unpack(stream)
-    with torch.no_grad():
+    assert header.version == bitstream.VERSION == 3
+    torch.manual_seed(3)
+    with legacy_rans():
+        v2 = compress_image(codec, torch.rand(1, 3, 40, 72))  # the image of ``stream``
+    assert bitstream.unpack(v2)[1] != bitstream.unpack(stream)[1]  # other coder, other strings
+    x_v2, header_v2 = decode(v2, codec)
+    assert header_v2.version == 2 and torch.equal(x_v2, x_hat)
+    header, strings = bitstream.unpack(v2)
+    with torch.no_grad(), legacy_rans():
         y_hat = codec.decompress(strings, header.shape)["y_hat"]
-    old = with_version(stream, 1, latent_check(y_hat))
+    old = with_version(v2, 1, latent_check(y_hat))
     x_old, header_old = decode(old, codec)
     assert header_old.version == 1 and torch.equal(x_old, x_hat)
-    assert "decoder drift" in _one_line_error(with_version(stream, 1, latent_check(y_hat) ^ 1), codec)
+    assert "decoder drift" in _one_line_error(with_version(v2, 1, latent_check(y_hat) ^ 1), codec)
+    _one_line_error(with_version(stream, 2, latent_check(y_hat)), codec)  # ANS strings read as rANS: refused
 
 
 @pytest.mark.parametrize("how", ["flatten", "wrap", "string-for-list", "split", "drop", "extra"])
@@ -217,7 +227,7 @@ def test_crafted_payload_with_valid_checksums(stream, codec, fill, which):
         assert torch.equal(decompress_image(crafted, codec), decompress_image(stream, codec))
     except BitstreamError as exc:
         assert str(exc).startswith(("decoder drift", "corrupted .lic stream")) and "\n" not in str(exc)
-    if fill in (b"odd", b"short"):
+    if fill == b"odd":  # (a one-word string is a valid ANS string: "short" may decode, to the same image)
         assert "corrupted .lic stream" in _one_line_error(crafted, codec)
 
 

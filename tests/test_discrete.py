@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from lic_core.coding.discrete import DiscreteLatent, build_table, decode, encode, quantize_pmf
+from lic_core.coding.discrete import DiscreteLatent, decode, encode, group_width, probability_rows
 from lic_core.errors import BitstreamError
 
 
@@ -28,18 +28,12 @@ def _laplace(n, seed=0):
     return torch.stack([loc, scale], 1), values
 
 
-def test_quantize_pmf_gives_valid_rows():
-    pmf = torch.tensor([[0.5, 0.5, 0.0, 0.0, 9.0], [1e-12, 1.0, 1e-12, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0]])
-    lengths = torch.tensor([4, 3, 2])
-    cdf = quantize_pmf(pmf, lengths)
-    assert cdf.shape == (3, 6) and cdf.dtype == torch.int32
-    for row, n in zip(cdf.tolist(), lengths.tolist()):
-        freq = [b - a for a, b in zip(row[:n], row[1 : n + 1])]
-        assert row[0] == 0 and row[n] == 1 << 16 and min(freq) >= 1  # every symbol codable, total 2^16
-        assert all(v == 1 << 16 for v in row[n:])
-    assert cdf[2, 1] - cdf[2, 0] == cdf[2, 2] - cdf[2, 1]  # an all-zero row is coded uniformly
-    with pytest.raises(ValueError, match="finite"):
-        quantize_pmf(torch.tensor([[float("nan"), 1.0]]), torch.tensor([2]))
+def test_group_widths_pad_at_most_a_quarter():
+    symbols = torch.arange(1, 3000)
+    w = group_width(symbols)
+    assert bool((w >= symbols + 1).all()) and bool((w <= (symbols + 1) * 5 / 4).all())
+    assert len(torch.unique(w)) < 50  # few groups: one rectangle of rows each
+    assert group_width(torch.tensor([1, 2, 3, 7])).tolist() == [2, 3, 4, 8]  # small widths are exact
 
 
 def test_round_trip_exact_with_escapes_and_rate_near_the_likelihood():
@@ -53,22 +47,40 @@ def test_round_trip_exact_with_escapes_and_rate_near_the_likelihood():
     assert 8 * len(string) < ideal * 1.02 + 7 * 80  # in-support symbols within 2% of the ideal rate
 
 
-def test_tables_are_deterministic_and_identical_rows_are_shared():
+def test_rows_are_deterministic_and_hold_the_distribution():
     params, _ = _laplace(300)
-    params = torch.cat([params, params[:50]])  # 50 repeated distributions
-    a = build_table(params, laplace_cdf, laplace_support)
-    b = build_table(params.clone(), laplace_cdf, laplace_support)
-    assert a.table.cdfs == b.table.cdfs and torch.equal(a.indexes, b.indexes)
-    assert len(a.table.cdfs) <= 300 and torch.equal(a.indexes[300:], a.indexes[:50])
+    a = probability_rows(params, laplace_cdf, laplace_support)
+    b = probability_rows(params.clone(), laplace_cdf, laplace_support)
+    assert [g.rows.tobytes() for g in a] == [g.rows.tobytes() for g in b]
+    assert sorted(torch.cat([g.index for g in a]).tolist()) == list(range(300))
+    for g in a:  # every row: a mass per symbol, the tail last, summing to 1
+        assert g.rows.min() >= 0 and abs(g.rows.sum(1) - 1).max() < 1e-5
 
 
 def test_max_support_narrows_and_escapes_stay_exact():
     params = torch.tensor([[0.0, 500.0], [10.0, 0.01]])
     values = torch.tensor([900.0, 10.0])
-    t = build_table(params, laplace_cdf, laplace_support, max_support=64)
-    assert max(t.table.lengths) == 64 + 2  # 64 symbols + escape, CDF rows start at 0
+    groups = probability_rows(params, laplace_cdf, laplace_support, max_support=64)
+    assert max(g.rows.shape[1] for g in groups) == 80  # 64 symbols + escape, rounded up to 5 x 16
     s = encode(values, params, laplace_cdf, laplace_support, max_support=64)
     assert torch.equal(decode(s, params, laplace_cdf, laplace_support, max_support=64), values.long())
+    with pytest.raises(ValueError, match="beyond its coded range"):
+        encode(torch.tensor([2.0**40, 0.0]), params, laplace_cdf, laplace_support)
+
+
+def test_hostile_strings_are_bitstream_errors():
+    params, values = _laplace(200)
+    string = encode(values, params, laplace_cdf, laplace_support)
+    for bad, match in ((string[:-1], "whole 32-bit words"), (string + bytes(4), "zero word"),
+                       (string + b"\x01\x00\x00\x00", "left over")):  # fmt: skip
+        with pytest.raises(BitstreamError, match=match):
+            decode(bad, params, laplace_cdf, laplace_support)
+    flipped = bytearray(string)
+    flipped[len(flipped) // 2] ^= 0x10
+    try:  # a flipped bit decodes to other values or is refused; never a crash or a hang
+        assert not torch.equal(decode(bytes(flipped), params, laplace_cdf, laplace_support), values.long())
+    except BitstreamError:
+        pass
 
 
 def test_unusable_parameters_at_decode_are_a_bitstream_error():

@@ -75,3 +75,15 @@ def test_pillow_anchor_measures_the_file():
     low, high = code_image(x, "jpeg", 10), code_image(x, "jpeg", 95)
     assert low["bpp"] < high["bpp"] and low["psnr-rgb"] < high["psnr-rgb"]
     assert low["ms-ssim-rgb"] is None  # 64 px: too small for 5 MS-SSIM scales
+
+
+def test_results_name_paths_relative_never_absolute(tmp_path, monkeypatch):
+    from lic_core.evaluation.results import shown_path
+
+    repo = tmp_path / "work" / "main"
+    (repo / "weights").mkdir(parents=True)
+    monkeypatch.chdir(repo)
+    assert shown_path(tmp_path / "work" / "shared" / "data" / "kodak") == "../shared/data/kodak"  # a sibling: relative
+    assert shown_path(repo / "weights" / "q1.safetensors") == "weights/q1.safetensors"
+    assert shown_path("/elsewhere/tmp/model.safetensors") == "model.safetensors"  # far away: only the name
+    assert shown_path("core.lite-q3") == "core.lite-q3"  # a model id is left alone

@@ -159,7 +159,7 @@ def test_every_decoding_failure_is_a_one_line_bitstream_error(tiny_codec, monkey
     assert "\n" not in str(info.value) and type(exc).__name__ in str(info.value)
 
 
-def test_new_streams_are_version_2_and_commit_to_their_image_fields(tiny_codec):
+def test_new_streams_are_version_3_and_commit_to_their_image_fields(tiny_codec):
     from lic_core import bitstream
     from lic_core.imagecodec import latent_check
 
@@ -167,7 +167,7 @@ def test_new_streams_are_version_2_and_commit_to_their_image_fields(tiny_codec):
     header, strings = bitstream.unpack(data)
     with torch.no_grad():
         y_hat = tiny_codec.decompress(strings, header.shape)["y_hat"]
-    assert header.version == 2 and header.latent_check == header.commit(latent_check(y_hat)) != latent_check(y_hat)
+    assert header.version == 3 and header.latent_check == header.commit(latent_check(y_hat)) != latent_check(y_hat)
 
 
 def test_a_model_id_the_header_cannot_hold_is_a_one_line_error(tiny_codec, monkeypatch):

@@ -17,26 +17,27 @@ from lic_core.evaluation.results import Curve, curve_from_points, write_curve
 METRICS = {"psnr": "psnr", "ms-ssim": "ms-ssim-db"}  # BD over MS-SSIM in dB, as papers report it
 
 
-def _curves(spec: AblationSpec, jobs: list[Job]) -> tuple[dict[str, dict[str, Curve]], dict[str, dict[str, Any]]]:
-    """``{eval set: {variant: curve}}`` and ``{variant: costs}`` from the finished jobs."""
-    results: dict[str, list[dict[str, Any]]] = {}
+def _results(jobs: list[Job]) -> dict[str, dict[str, dict[str, Any]]]:
+    """``{variant: {point: result}}`` of the finished jobs, in the plan's point order."""
+    results: dict[str, dict[str, dict[str, Any]]] = {}
     for job in jobs:
         if job.done:
-            results.setdefault(job.variant, []).append(json.loads((job.dir / RESULT).read_text()))
-    curves: dict[str, dict[str, Curve]] = {name: {} for name in spec.eval}
-    costs: dict[str, dict[str, Any]] = {}
-    for variant, rows in results.items():
-        for name in spec.eval:
-            points = [{**r["eval"][name]["mean"], "lambda": r["lambda"]} for r in rows]
-            about = f"lic ablate {spec.name}: {variant} on {name}, coded through .lic files"
-            curves[name][variant] = curve_from_points(variant, about, points)
-        costs[variant] = {
-            "points": len(rows),
-            "parameters": max(r["parameters"] for r in rows),
-            "macs_per_pixel": max(r["macs_per_pixel"] for r in rows),
-            "train_minutes": [round(r["train_seconds"] / 60, 1) for r in rows],
-        }
-    return curves, costs
+            results.setdefault(job.variant, {})[job.point] = json.loads((job.dir / RESULT).read_text())
+    return results
+
+
+def _curve(spec: AblationSpec, variant: str, name: str, rows: list[dict[str, Any]]) -> Curve:
+    points = [{**r["eval"][name]["mean"], "lambda": r["lambda"]} for r in rows]
+    return curve_from_points(variant, f"lic ablate {spec.name}: {variant} on {name}, coded through .lic files", points)
+
+
+def _costs(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "points": len(rows),
+        "parameters": max(r["parameters"] for r in rows),
+        "macs_per_pixel": max(r["macs_per_pixel"] for r in rows),
+        "train_minutes": [round(r["train_seconds"] / 60, 1) for r in rows],
+    }
 
 
 def _bd(ref: Curve, test: Curve, metric: str, method: str) -> float | None:
@@ -48,31 +49,48 @@ def _bd(ref: Curve, test: Curve, metric: str, method: str) -> float | None:
         return None
 
 
+def _bd_rates(
+    spec: AblationSpec, name: str, ref_name: str, ref: dict[str, Any], variant: str, test: dict[str, Any], points: list[str]
+) -> dict[str, float | None]:
+    """BD-rates (both metrics, both fits) of ``test`` against ``ref`` on the rate points ``points``."""
+    test_c = _curve(spec, variant, name, [test[p] for p in points])
+    ref_c = _curve(spec, ref_name, name, [ref[p] for p in points])
+    return {f"bd_rate_{m}_{method}": _bd(ref_c, test_c, key, method) if points else None
+            for m, key in METRICS.items() for method in MIN_POINTS}  # fmt: skip
+
+
 def _mean_ms(curve: Curve, key: str) -> float:
     values = [v for v in curve.results.get(key, []) if v is not None]
     return 1000 * sum(values) / len(values) if values else float("nan")
 
 
 def summarize(spec: AblationSpec, jobs: list[Job]) -> dict[str, Any]:
-    """Every number of the report (also written as ``report.json``)."""
-    curves, costs = _curves(spec, jobs)
+    """Every number of the report (also written as ``report.json``). A BD-rate compares only
+    the rate points both curves have (``bd_points``), so a variant whose runs are not all done
+    is measured against the same points of its reference."""
+    results = _results(jobs)
+    costs = {variant: _costs(list(by_point.values())) for variant, by_point in results.items()}
     control = costs.get(CONTROL)
-    rows = []
-    for variant, cost in costs.items():
-        row: dict[str, Any] = {"variant": variant, **cost}
+    rows, curves = [], {name: {} for name in spec.eval}
+    for variant, by_point in results.items():
+        row: dict[str, Any] = {"variant": variant, **costs[variant]}
         if control is not None and variant != BASE:
-            row["parameters_added"] = cost["parameters"] - control["parameters"]
-            row["macs_per_pixel_added"] = cost["macs_per_pixel"] - control["macs_per_pixel"]
-        for name, by_variant in curves.items():
-            curve = by_variant[variant]
-            ref_name = BASE if variant == CONTROL else CONTROL  # the control is measured against the base
-            ref = by_variant.get(ref_name)
-            row[name] = {"against": ref_name if ref is not None and variant != BASE else None,
+            row["parameters_added"] = costs[variant]["parameters"] - control["parameters"]
+            row["macs_per_pixel_added"] = costs[variant]["macs_per_pixel"] - control["macs_per_pixel"]
+        ref_name = BASE if variant == CONTROL else CONTROL  # the control is measured against the base
+        ref = results.get(ref_name) if variant != BASE else None
+        common = [p for p in by_point if ref is not None and p in ref]
+        row["bd_points"] = common
+        for name in spec.eval:
+            curve = curves[name][variant] = _curve(spec, variant, name, list(by_point.values()))
+            row[name] = {"against": ref_name if ref is not None else None,
                          "encode_ms": _mean_ms(curve, "encoding_time"), "decode_ms": _mean_ms(curve, "decoding_time")}  # fmt: skip
-            if ref is not None and variant != BASE:
-                for m, key in METRICS.items():
-                    for method in MIN_POINTS:
-                        row[name][f"bd_rate_{m}_{method}"] = _bd(ref, curve, key, method)
+            if ref is not None:
+                row[name].update(_bd_rates(spec, name, ref_name, ref, variant, by_point, common))
+            if variant not in (BASE, CONTROL) and CONTROL in results and BASE in results:
+                on = [p for p in common if p in results[BASE]]  # what fine-tuning alone buys, on these points
+                gain = _bd_rates(spec, name, BASE, results[BASE], CONTROL, results[CONTROL], on)
+                row[name]["control_vs_base_psnr_pchip"] = gain["bd_rate_psnr_pchip"]
         rows.append(row)
     order = {BASE: 0, CONTROL: 1}
     rows.sort(key=lambda r: (order.get(r["variant"], 2), r["variant"]))
@@ -92,14 +110,14 @@ def markdown(summary: dict[str, Any], eval_sets: list[str]) -> str:
              "Negative: fewer bits at equal quality.", ""]  # fmt: skip
     for name in eval_sets:
         lines += [f"## {name}", "",
-                  "| variant | vs | BD PSNR cubic | BD PSNR pchip | BD MS-SSIM cubic | BD MS-SSIM pchip | params added | MACs/px added | enc ms | dec ms | train min |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]  # fmt: skip
+                  "| variant | vs | on | BD PSNR cubic | BD PSNR pchip | BD MS-SSIM cubic | BD MS-SSIM pchip | params added | MACs/px added | enc ms | dec ms | train min |",
+                  "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]  # fmt: skip
         for row in summary["rows"]:
             r = row[name]
             added = "" if "parameters_added" not in row else f"{row['parameters_added']:+,}"
             macs = "" if "macs_per_pixel_added" not in row else f"{row['macs_per_pixel_added']:+,.0f}"
             lines.append(
-                f"| {row['variant']} | {r['against'] or '-'} | {_fmt(r.get('bd_rate_psnr_cubic'))} | {_fmt(r.get('bd_rate_psnr_pchip'))} "
+                f"| {row['variant']} | {r['against'] or '-'} | {','.join(row['bd_points']) or '-'} | {_fmt(r.get('bd_rate_psnr_cubic'))} | {_fmt(r.get('bd_rate_psnr_pchip'))} "
                 f"| {_fmt(r.get('bd_rate_ms-ssim_cubic'))} | {_fmt(r.get('bd_rate_ms-ssim_pchip'))} | {added} | {macs} "
                 f"| {r['encode_ms']:.0f} | {r['decode_ms']:.0f} | {', '.join(map(str, row['train_minutes']))} |"
             )

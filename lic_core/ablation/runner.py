@@ -57,14 +57,15 @@ def _training_images(spec: AblationSpec, out: Path) -> Path:
 
 def plan(spec: AblationSpec, out: Path, device: str = "cpu", threads: int = 1) -> list[Job]:
     """Write each job's directory (``job.json``, ``recipe.json``); a directory left by a run
-    with other settings is refused rather than mixed."""
+    with other settings is refused rather than mixed. Jobs come rate point by rate point, so an
+    ablation cut short has every row on the same points (and BD-rates once two are done)."""
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / "spec.json", spec.source)
     train_dir = _training_images(spec, out)
     evals = {name: [str(f) for f in s.files(recursive=False)] for name, s in spec.eval.items()}
     jobs = []
-    for variant in (BASE, *spec.variants):
-        for point in spec.points:
+    for point in spec.points:
+        for variant in (BASE, *spec.variants):
             run = out / "runs" / variant / point.name
             identity = spec.identity(variant, point)
             job_file = run / JOB

@@ -23,6 +23,8 @@ def register(sub) -> None:
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--only", action="append", metavar="VARIANT",
                    help="run only these variants (repeatable; 'base' and 'control' are rows too)")
+    p.add_argument("--point", action="append", metavar="POINT",
+                   help="run only these rate points (repeatable; the base models' names, e.g. q1)")
     p.add_argument("--report-only", action="store_true", help="write the report from finished runs, run nothing")
     p.set_defaults(handler=run)
 
@@ -40,10 +42,11 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out_dir or Path("runs") / "ablate" / spec.name)
     jobs = plan(spec, out, args.device, args.threads)
     rows = {j.variant for j in jobs}
-    unknown = sorted(set(args.only or ()) - rows)
-    if unknown:
-        raise AblationError(f"--only: unknown variant(s) {', '.join(unknown)} (rows: {', '.join(sorted(rows))})")
-    todo = [j for j in jobs if not args.only or j.variant in args.only]
+    for option, chosen, known in (("--only", args.only, rows), ("--point", args.point, {j.point for j in jobs})):
+        unknown = sorted(set(chosen or ()) - known)
+        if unknown:
+            raise AblationError(f"{option}: unknown name(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    todo = [j for j in jobs if (not args.only or j.variant in args.only) and (not args.point or j.point in args.point)]
     failed = [] if args.report_only else run_jobs(todo, args.jobs, args.threads, say=lambda s: print(f"lic ablate: {s}", flush=True))
     write_report(spec, jobs, out)
     print((out / "report.md").read_text())

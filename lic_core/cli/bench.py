@@ -43,7 +43,6 @@ def _default_data():
 
 def run(args: argparse.Namespace) -> int:
     import json
-    import os
     import platform
     from pathlib import Path
 
@@ -59,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from lic_core.evaluation.codec_eval import read_image
     from lic_core.evaluation.reference import compressai_twin, forward_gap
     from lic_core.evaluation.report import slug
+    from lic_core.evaluation.results import shown_path
     from lic_core.training.data import list_images
     from lic_core.zoo import load_model
 
@@ -101,15 +101,15 @@ def run(args: argparse.Namespace) -> int:
             ours, theirs = measure_side_by_side([codec, ref], images, args.repeats)
             attach_efficiency(ours, stage_macs(codec, images[0]), peak)
             attach_efficiency(theirs, stage_macs(ref, images[0]), peak)
-            row = {"name": f"lic {name}", "source": spec, **ours}
+            row = {"name": f"lic {name}", "source": shown_path(spec), **ours}
             row.update(reference=f"CompressAI {type(ref).__name__}", ratios=ratios(ours["summary"], theirs["summary"]),
                        forward_gap=gap)  # fmt: skip
             rows.append(row)
-            rows.append({"name": f"CompressAI {type(ref).__name__}", "source": spec, **theirs})
+            rows.append({"name": f"CompressAI {type(ref).__name__}", "source": shown_path(spec), **theirs})
         else:
             result = measure(codec, images, args.repeats)
             attach_efficiency(result, stage_macs(codec, images[0]), peak)
-            rows.append({"name": f"lic {name}", "source": spec, **result})
+            rows.append({"name": f"lic {name}", "source": shown_path(spec), **result})
 
     meta = {
         "torch": torch.__version__, "threads": torch.get_num_threads(), "device": args.device,
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"bench-{slug(args.name or '+'.join(Path(m).stem for m in args.models))}"
     (out_dir / f"{stem}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
-    header = (f"Images: {len(files)} from {os.path.relpath(data)} ({meta['size']}), {args.repeats} repeats (median), "
+    header = (f"Images: {len(files)} from {shown_path(data)} ({meta['size']}), {args.repeats} repeats (median), "
               f"{meta['threads']} thread(s), {args.device}, torch {torch.__version__}. Ratios are lic / CompressAI "
               f"(below 1: lic is faster); file / likelihood bits is the coder's rate overhead.\n")  # fmt: skip
     table = markdown(rows, header) + efficiency_markdown(rows)

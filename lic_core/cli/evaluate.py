@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from lic_core.evaluation.codec_eval import evaluate_codec, read_image
     from lic_core.evaluation.plot import plot_rd
     from lic_core.evaluation.report import checkpoint_label, curve_of, slug, summarize, table
-    from lic_core.evaluation.results import parse_curve_arg, read_curves, write_curve
+    from lic_core.evaluation.results import parse_curve_arg, read_curves, shown_path, write_curve
     from lic_core.training.data import list_images
     from lic_core.zoo import checkpoint_path
 
@@ -90,8 +90,8 @@ def run(args: argparse.Namespace) -> int:
     for name, points in groups.items():
         points = sorted(points, key=lambda p: p["bpp"])
         is_anchor = "quality" in points[0]
-        desc = (f"Pillow {name.split()[0]} quality sweep on {len(files)} images of {args.data}" if is_anchor
-                else f"lic eval through the .lic container on {len(files)} images of {args.data}")  # fmt: skip
+        desc = (f"Pillow {name.split()[0]} quality sweep on {len(files)} images of {shown_path(args.data)}" if is_anchor
+                else f"lic eval through the .lic container on {len(files)} images of {shown_path(args.data)}")  # fmt: skip
         curve = curve_of(name, desc, [{k: v for k, v in p.items() if k != "checkpoint"} for p in points])
         labels = [f"q={p['quality']:g}" if is_anchor else f"λ={p.get('lambda', '?')}" for p in points]
         curves.append((curve, labels))

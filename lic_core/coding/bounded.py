@@ -95,7 +95,7 @@ def check_encodable(symbols: Tensor, indexes: Tensor, table: Any) -> None:
     if int(indexes.min()) < 0 or int(indexes.max()) >= rows or int(symbols.long().abs().max()) > MAX_VALUE:
         raise LicError("cannot entropy-code these latents (entropy parameters or latent values out of range): "
                        "the model's weights are corrupt or unsuited to this image")
-    offsets, last = _row_tensors(table)
+    offsets, last = row_tensors(table)
     flat = indexes.reshape(-1).long().cpu()
     value = symbols.reshape(-1).long().cpu() - offsets[flat]
     top = last[flat]  # the escape symbol: values outside [0, top) are escaped
@@ -146,7 +146,7 @@ def _output_words(symbols: Tensor, indexes: Tensor, table: Any) -> int:
     return words
 
 
-def _row_tensors(table: Any) -> tuple[Tensor, Tensor]:
+def row_tensors(table: Any) -> tuple[Tensor, Tensor]:
     """The table's offsets and escape-symbol positions (length - 2) as tensors, once per object."""
     cached = table.__dict__.get("_row_tensors")
     if cached is None:

@@ -3,8 +3,9 @@
 The scale-table Gaussian (:mod:`lic_core.coding.gaussian`) codes every symbol with one of a
 few hundred precomputed CDFs. A distribution with more parameters (a Gaussian mixture, a
 logistic, a Laplacian with skew, ...) has no such small table: here each element gets its own
-CDF, built per coding call, vectorised in torch, and coded by the project's rANS path
-(:mod:`lic_core.coding.rans`) with the table built for that call.
+probability row, built per coding call, vectorised in torch, and coded by constriction's ANS
+coder (``constriction.stream.stack.AnsCoder`` with a ``Categorical`` model parameterised per
+symbol), which takes the rows as one numpy array: no per-element Python objects.
 
 The distribution is given by two functions of per-element parameters ``params`` (N, P):
 
@@ -13,21 +14,26 @@ The distribution is given by two functions of per-element parameters ``params`` 
   ``y +- 0.5`` for the training likelihood. It must be non-decreasing in ``x``.
 - ``support(params) -> (lo, hi)``: per element, the integer range ``[lo, hi]`` that gets its
   own symbols (N,) each; values outside it are coded as an **escape** symbol followed by the
-  value itself (rANS bypass coding), so they cost more but are still exact.
+  value itself (:mod:`lic_core.coding.escapes`: a side bit and 31 bits), so they cost more but
+  are still exact.
 
-For each element, the probability of every integer in ``[lo, hi]`` is ``cdf(k + 0.5) -
-cdf(k - 0.5)``; the escape symbol gets the tail mass ``cdf(lo - 0.5) + 1 - cdf(hi + 0.5)``.
-:func:`quantize_pmf` turns these into 16-bit CDF rows as CompressAI's rANS coder expects:
-``L + 2`` entries from 0 to ``2**16``, every frequency at least 1 (escape included), the
-last symbol being the escape; the row's ``offset`` is ``lo``. Elements are grouped by support
-width (powers of two, so padding costs at most 2x), never looped over one by one, and
-identical rows are coded with one table row.
+Elements are grouped by support width, rounded up to at most 1/4 more symbols (so the rows of
+a group are one rectangle and the CDF is evaluated at ``width`` points per element); a group's
+extra symbols get their real mass. Row ``i`` holds the mass ``cdf(k + 0.5) - cdf(k - 0.5)`` of
+every integer ``k`` of ``[lo, lo + width - 2]`` and, last, the escape symbol's tail mass
+``cdf(lo - 0.5) + 1 - cdf(lo + width - 1.5)``; constriction quantizes each row to its 24-bit
+fixed point (every symbol at least the smallest probability, so every value stays codable). A
+row has positive mass whatever finite values ``cdf`` returns: its symbols' masses (clamped at 0)
+sum to at least ``cdf(last) - cdf(first)``, and the escape holds ``1 -`` that; a non-finite
+value is refused (``ValueError`` when encoding, ``BitstreamError`` when decoding).
 
-**Determinism.** The decoder rebuilds every CDF from the parameters it has decoded so far, so
-``params`` must be bit-identical on both sides (the same network on the same device type and
-dtype, as for any learned codec) and ``cdf``/``support`` must be deterministic functions of
-them. CDFs are evaluated in float32 (supports are bounded to +-2**22, where every half-integer
-is exact) and quantized with integer arithmetic; ties resolve the same way on both sides.
+**Stream**: the ANS coder's 32-bit words, little-endian; the decoder reads the groups in
+order (by width, then element order), then the escapes; a stream with words left over after
+all symbols is refused as corrupt. **Determinism**: the decoder rebuilds every row from the
+parameters it has decoded so far, so ``params`` must be bit-identical on both sides (the same
+network on the same device type and dtype, as for any learned codec) and ``cdf``/``support``
+deterministic functions of them. CDFs are evaluated in float32 (supports are bounded to
++-2**22, where every half-integer is exact).
 
 Example (a discretized Laplacian with per-element location and scale)::
 
@@ -44,24 +50,25 @@ Example (a discretized Laplacian with per-element location and scale)::
     latent = DiscreteLatent(laplace_cdf, laplace_support)
     params = torch.stack([torch.zeros(1, 8, 4, 4), torch.ones(1, 8, 4, 4)], dim=-1)  # y's shape + (P,)
     y_hat, likelihoods = latent(y, params, quantizer)     # training / eval rate
-    strings, y_hat = latent.compress(y, params)            # one rANS string per image
+    strings, y_hat = latent.compress(y, params)            # one ANS string per image
     assert torch.equal(latent.decompress(strings, params), y_hat)
 """
 
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable
 
+import constriction
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 import lic_core._quiet  # noqa: F401  (before compressai)
 from compressai.ops import LowerBound
 
-from lic_core.coding import rans
+from lic_core.coding import escapes
+from lic_core.coding.one_thread import on_one_thread
 from lic_core.coding.precision import full_precision
 from lic_core.errors import BitstreamError
 from lic_core.interfaces import Quantizer
@@ -69,49 +76,31 @@ from lic_core.interfaces import Quantizer
 CdfFn = Callable[[Tensor, Tensor], Tensor]
 SupportFn = Callable[[Tensor], tuple[Tensor, Tensor]]
 
-PRECISION = 16
 MAX_SUPPORT = 1024
 """Default cap on the symbols of one element (wider supports are narrowed around their
 middle; values beyond go through the escape symbol)."""
 
 _CHUNK = 1 << 21  # elements x points evaluated at once (bounds memory: ~8 MB of float32 per K)
+_ROWS = constriction.stream.model.Categorical(perfect=False)  # a row of probabilities per symbol
 
 
-def quantize_pmf(pmf: Tensor, lengths: Tensor, precision: int = PRECISION) -> Tensor:
-    """Integer CDF rows from probability rows, for rANS.
-
-    ``pmf`` (N, W): non-negative masses, row ``i`` valid in its first ``lengths[i]`` entries
-    (its symbols, escape last; the rest is ignored). Returns int32 (N, W + 1): row ``i`` starts
-    at 0, has ``lengths[i]`` frequencies of at least 1 summing to ``2**precision`` and stays
-    at ``2**precision`` after them. Masses are renormalised; each symbol gets 1 plus its share of
-    the remaining ``2**precision - lengths[i]``, rounded down, and the rounding remainder goes
-    to the row's most probable symbol (the least relative distortion).
-    """
-    n, w = pmf.shape
-    total = 1 << precision
-    if bool((lengths < 1).any()) or bool((lengths > min(w, total)).any()):
-        raise ValueError(f"every row needs between 1 and {min(w, total)} symbols")
-    valid = torch.arange(w, device=pmf.device) < lengths.unsqueeze(1)
-    p = torch.where(valid, pmf.float(), torch.zeros((), device=pmf.device))
-    if not bool(torch.isfinite(p).all()) or bool((p < 0).any()):
-        raise ValueError("probabilities must be finite and non-negative")
-    mass = p.sum(1, keepdim=True)
-    uniform = valid.float() / lengths.unsqueeze(1).float()
-    p = torch.where(mass > 0, p / mass.clamp_min(1e-30), uniform)  # an all-zero row codes uniformly
-    budget = (total - lengths).unsqueeze(1)
-    freq = torch.floor(p * budget.float()).long()
-    remainder = budget.squeeze(1) - freq.sum(1)
-    freq[torch.arange(n, device=pmf.device), p.argmax(1)] += remainder
-    freq = (freq + 1) * valid
-    return torch.nn.functional.pad(torch.cumsum(freq, 1), (1, 0)).int()
+def group_width(symbols: Tensor) -> Tensor:
+    """The row width (symbols + escape) of elements with ``symbols`` own symbols: ``symbols + 1``
+    rounded up to a multiple of a quarter of its power of two (at most 1/4 more; finer classes
+    mean more groups, and each costs a few dozen small torch calls)."""
+    w = symbols.long() + 1
+    step = torch.clamp(torch.pow(2, torch.floor(torch.log2(w.double())).long() - 2), min=1)
+    return (w + step - 1) // step * step
 
 
 @dataclass
-class DiscreteTable:
-    """A coder table built for one call: ``table`` rows and each element's row ``indexes`` (N,)."""
+class RowGroup:
+    """Elements ``index`` (n,) of one width: their first symbol ``lo`` (n,) and probability
+    ``rows`` (n, width) as float32 numpy, the escape symbol last."""
 
-    table: rans.CoderTable
-    indexes: Tensor
+    index: Tensor
+    lo: Tensor
+    rows: np.ndarray
 
 
 def _bounded_support(lo: Tensor, hi: Tensor, max_support: int) -> tuple[Tensor, Tensor]:
@@ -128,111 +117,87 @@ def _bounded_support(lo: Tensor, hi: Tensor, max_support: int) -> tuple[Tensor, 
 
 
 @torch.no_grad()
-def build_table(
-    params: Tensor, cdf: CdfFn, support: SupportFn, precision: int = PRECISION, max_support: int = MAX_SUPPORT
-) -> DiscreteTable:
-    """The coder table of elements with parameters ``params`` (N, P) (see the module doc)."""
+@on_one_thread  # elementwise kernels split rows into vector and scalar parts by thread: same bits at any count
+def probability_rows(params: Tensor, cdf: CdfFn, support: SupportFn, max_support: int = MAX_SUPPORT) -> list[RowGroup]:
+    """Every element's probability row, grouped by width (see the module doc)."""
     if params.dim() != 2:
         raise ValueError(f"params must be (N, P), got shape {tuple(params.shape)}")
-    if not 1 <= max_support < (1 << precision) - 1:
-        raise ValueError(f"max_support must be in [1, {(1 << precision) - 2}], got {max_support}")
-    params = params.detach().float()
+    if not 1 <= max_support <= 1 << 16:
+        raise ValueError(f"max_support must be in [1, {1 << 16}], got {max_support}")
+    params = params.detach().float()  # non-finite values give non-finite bounds or rows: refused below
     lo, hi = _bounded_support(*support(params), max_support)
-    n_sym = hi - lo + 1  # symbols per element, escape excluded
-    width_class = torch.ceil(torch.log2((n_sym + 1).double())).long()  # row of 2**c entries holds n + 1 symbols
-    rows: list[Tensor] = []
-    row_len: list[Tensor] = []
-    row_off: list[Tensor] = []
-    order: list[Tensor] = []
-    for c in torch.unique(width_class).tolist():
-        idx = torch.nonzero(width_class == c).squeeze(1)
-        w = 1 << int(c)
-        steps = torch.arange(w, dtype=torch.float32, device=params.device) - 0.5  # w points: w - 1 symbols
+    width = group_width(hi - lo + 1)
+    order = torch.argsort(width, stable=True)
+    widths, counts = torch.unique_consecutive(width[order], return_counts=True)
+    groups = []
+    for w, idx in zip(widths.tolist(), torch.split(order, counts.tolist())):
+        points = torch.arange(w, dtype=torch.float32, device=params.device) - 0.5
         for part in torch.split(idx, max(1, _CHUNK // w)):
-            x = lo[part].float().unsqueeze(1) + steps
-            c_vals = cdf(x, params[part]).float().clamp(0.0, 1.0)
-            n = n_sym[part]
-            inside = torch.diff(c_vals, dim=1).clamp_min(0.0)  # (n, w - 1): mass of lo .. lo + w - 2
-            upper = c_vals.gather(1, n.unsqueeze(1)).squeeze(1)  # cdf(hi + 0.5)
-            tail = (c_vals[:, 0] + 1.0 - upper).clamp_min(0.0)
-            pmf = torch.cat([inside, torch.zeros_like(inside[:, :1])], dim=1)
-            pmf.scatter_(1, n.unsqueeze(1), tail.unsqueeze(1))  # escape right after the last symbol
-            rows.append(quantize_pmf(pmf, n + 1, precision))
-            row_len.append(n + 2)
-            row_off.append(lo[part])
-            order.append(part)
-    return _dedupe(rows, row_len, row_off, order, params.size(0), params.device)
+            c = cdf(lo[part].float().unsqueeze(1) + points, params[part]).float()
+            rows = torch.empty_like(c)
+            torch.diff(c, dim=1, out=rows[:, :-1])
+            torch.sub(c[:, 0] + 1.0, c[:, -1], out=rows[:, -1])  # escape: the mass outside the row's symbols
+            groups.append(RowGroup(part, lo[part], rows.clamp_(min=0.0).cpu().numpy()))  # sums to > 0 (module doc)
+    return groups
 
 
-_HASH = torch.randint(-(2**62), 2**62, (1 << 17,), generator=torch.Generator().manual_seed(16))
+def _symbols(values: Tensor, group: RowGroup) -> tuple[np.ndarray, Tensor]:
+    """Row symbols of ``values`` (the escape for those outside) and the escape mask."""
+    j = values[group.index] - group.lo
+    escaped = (j < 0) | (j >= group.rows.shape[1] - 1)
+    return torch.where(escaped, group.rows.shape[1] - 1, j).int().cpu().numpy(), escaped
 
 
-def _row_keys(rows: Tensor) -> Tensor:
-    """A 64-bit key per row (integer arithmetic, wrapping: identical on every machine)."""
-    coeffs = _HASH[: rows.size(1)].to(rows.device)
-    return (rows.long() * coeffs).sum(1)
-
-
-def _dedupe(
-    rows: list[Tensor], lengths: list[Tensor], offsets: list[Tensor], order: list[Tensor], n: int, device
-) -> DiscreteTable:
-    """One table row per distinct (offset, length, CDF), found by a 64-bit key of the row;
-    ``indexes`` maps elements to their row. Rows whose keys collided (never seen; 2**-64 per
-    pair) would share the first one's CDF: a little rate, never exactness, since the decoder
-    groups exactly as the encoder."""
-    indexes = torch.empty(n, dtype=torch.int32, device=device)
-    cdfs: list[list[int]] = []
-    lens: list[int] = []
-    offs: list[int] = []
-    for r, ln, off, part in zip(rows, lengths, offsets, order):
-        key = _row_keys(torch.cat([off.unsqueeze(1), ln.unsqueeze(1), r.long()], dim=1))
-        uniq, inverse = torch.unique(key, return_inverse=True)
-        first = torch.full((uniq.numel(),), r.size(0), dtype=torch.long, device=r.device)
-        first.scatter_reduce_(0, inverse, torch.arange(r.size(0), device=r.device), "amin")
-        keep, k_len, k_off = r[first], ln[first], off[first]
-        by_len = torch.argsort(k_len, stable=True)  # rows of one length together: tolist trims them in C
-        position = torch.empty_like(by_len)
-        position[by_len] = torch.arange(by_len.numel(), device=by_len.device)
-        indexes[part] = (position[inverse] + len(cdfs)).int()
-        done = 0
-        lengths_, counts = torch.unique_consecutive(k_len[by_len], return_counts=True)
-        for length, count in zip(lengths_.tolist(), counts.tolist()):
-            cdfs += keep[by_len[done : done + count], :length].tolist()
-            done += count
-        lens += k_len[by_len].tolist()
-        offs += k_off[by_len].tolist()
-    return DiscreteTable(rans.CoderTable(cdfs, lens, offs), indexes)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: building hundreds of thousands of small lists
-    otherwise triggers full collections that cost ten times the work itself."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def encode(values: Tensor, params: Tensor, cdf: CdfFn, support: SupportFn, **options) -> bytes:
+def encode(values: Tensor, params: Tensor, cdf: CdfFn, support: SupportFn, max_support: int = MAX_SUPPORT) -> bytes:
     """Code integer ``values`` (N,) under per-element distributions ``params`` (N, P)."""
-    with _gc_paused():
-        t = build_table(params, cdf, support, **options)
-        return rans.encode(values.reshape(-1).long(), t.indexes, t.table)
+    values = values.reshape(-1).long()
+    if values.numel() != params.size(0):
+        raise ValueError(f"{values.numel()} values for {params.size(0)} parameter rows")
+    groups = probability_rows(params, cdf, support, max_support)
+    coder = constriction.stream.stack.AnsCoder()
+    symbols, found = [], []
+    for g in groups:
+        s, escaped = _symbols(values, g)
+        symbols.append(s)
+        v, lo = values[g.index][escaped], g.lo[escaped]
+        above = v > lo
+        found.append((above, torch.where(above, v - lo - (g.rows.shape[1] - 1), lo - 1 - v)))
+    if found:  # popped after every group
+        escapes.push(coder, torch.cat([a for a, _ in found]), torch.cat([d for _, d in found]))
+    for g, s in zip(reversed(groups), reversed(symbols)):
+        coder.encode_reverse(s, _ROWS, g.rows)
+    return coder.get_compressed().astype("<u4").tobytes()
 
 
-def decode(string: bytes, params: Tensor, cdf: CdfFn, support: SupportFn, **options) -> Tensor:
+def decode(string: bytes, params: Tensor, cdf: CdfFn, support: SupportFn, max_support: int = MAX_SUPPORT) -> Tensor:
     """Inverse of :func:`encode`: the (N,) integer values, as int64 on ``params``' device."""
-    with _gc_paused():
-        try:
-            t = build_table(params, cdf, support, **options)
-        except ValueError as e:  # parameters decoded from a corrupted stream (NaN, infinite)
-            raise BitstreamError(f"corrupted .lic stream (entropy parameters unusable: {e})") from None
-        t.table.__dict__["_rows_checked"] = True  # rows valid by construction (quantize_pmf)
-        return rans.decode(string, t.indexes, t.table).long()
+    if len(string) % 4:
+        raise BitstreamError(f"corrupted .lic stream (an entropy-coded string of {len(string)} bytes, not whole 32-bit words)")
+    try:
+        groups = probability_rows(params, cdf, support, max_support)
+    except ValueError as e:  # parameters decoded from a corrupted stream (NaN, infinite)
+        raise BitstreamError(f"corrupted .lic stream (entropy parameters unusable: {e})") from None
+    words = np.frombuffer(string, dtype="<u4").astype(np.uint32)
+    values = torch.zeros(params.size(0), dtype=torch.long)
+    try:
+        coder = constriction.stream.stack.AnsCoder(words)
+        found = []
+        for g in groups:
+            j = torch.from_numpy(coder.decode(_ROWS, g.rows).astype(np.int64))
+            escaped = j == g.rows.shape[1] - 1
+            values[g.index.cpu()] = g.lo.cpu() + j
+            found.append((g.index.cpu()[escaped], g.lo.cpu()[escaped], g.rows.shape[1] - 1))
+        above, distance = escapes.pop(coder, sum(int(i.numel()) for i, _, _ in found))
+        if above.numel():
+            index, lo = torch.cat([i for i, _, _ in found]), torch.cat([b for _, b, _ in found])
+            last = torch.cat([torch.full((i.numel(),), w, dtype=torch.long) for i, _, w in found])
+            values[index] = torch.where(above, lo + last + distance, lo - 1 - distance)
+        left = not coder.is_empty()
+    except ValueError as e:  # constriction's own checks of the data (e.g. a final zero word)
+        raise BitstreamError(f"corrupted .lic stream ({' '.join(str(e).split())})") from None
+    if left:
+        raise BitstreamError("corrupted .lic stream (data left over after every symbol was decoded)")
+    return values.to(params.device)
 
 
 class DiscreteLatent(nn.Module):
@@ -246,16 +211,11 @@ class DiscreteLatent(nn.Module):
     """
 
     def __init__(
-        self,
-        cdf: CdfFn,
-        support: SupportFn,
-        precision: int = PRECISION,
-        max_support: int = MAX_SUPPORT,
-        likelihood_bound: float = 1e-9,
+        self, cdf: CdfFn, support: SupportFn, max_support: int = MAX_SUPPORT, likelihood_bound: float = 1e-9
     ) -> None:
         super().__init__()
         self.cdf, self.support = cdf, support
-        self.options = {"precision": int(precision), "max_support": int(max_support)}
+        self.options = {"max_support": int(max_support)}
         self.likelihood_lower_bound = LowerBound(likelihood_bound)
 
     @staticmethod

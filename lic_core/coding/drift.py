@@ -62,9 +62,11 @@ def decode_any_dtype(data: bytes, codec: nn.Module) -> Tensor:
     from lic_core.imagecodec import latent_check
     from lic_core.imageio import crop
 
+    from lic_core.coding.table_coder import legacy_rans
+
     header, strings = bitstream.unpack(data)
     codec.eval()
-    with torch.inference_mode():
+    with torch.inference_mode(), legacy_rans(header.version < bitstream.ANS_VERSION):
         try:
             out = codec.decompress(strings, header.shape)
         except (RuntimeError, ValueError, IndexError) as exc:

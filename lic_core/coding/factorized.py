@@ -8,7 +8,7 @@ from torch import Tensor
 import lic_core._quiet  # noqa: F401
 from compressai.entropy_models import EntropyBottleneck as _CompressAIBottleneck
 
-from lic_core.coding import rans
+from lic_core.coding import table_coder
 from lic_core.coding.precision import full_precision
 from lic_core.coding.resident import ResidentTable
 
@@ -38,11 +38,11 @@ class EntropyBottleneck(ResidentTable, _CompressAIBottleneck):
         symbols = self.quantize(x, "symbols", self.medians())
         indexes = self._indexes(x)
         table = self.coder_table()
-        return [rans.encode(symbols[i], indexes[i], table) for i in range(x.size(0))]
+        return [table_coder.encode(symbols[i], indexes[i], table) for i in range(x.size(0))]
 
     def decompress(self, strings: list[bytes], size: tuple[int, int]) -> Tensor:  # type: ignore[override]
         like = self.medians().new_empty((len(strings), self.channels, *size))
         indexes = self._indexes(like)
         table = self.coder_table()
-        out = torch.stack([rans.decode(s, indexes[i], table) for i, s in enumerate(strings)])
+        out = torch.stack([table_coder.decode(s, indexes[i], table) for i, s in enumerate(strings)])
         return self.dequantize(out.to(like.device), self.medians(), like.dtype)

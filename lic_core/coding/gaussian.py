@@ -16,7 +16,7 @@ from torch import Tensor
 import lic_core._quiet  # noqa: F401
 from compressai.entropy_models import GaussianConditional as _CompressAIGaussian
 
-from lic_core.coding import rans
+from lic_core.coding import table_coder
 from lic_core.coding.precision import full_precision
 from lic_core.coding.resident import ResidentTable
 
@@ -90,11 +90,11 @@ class GaussianConditional(ResidentTable, _CompressAIGaussian):
     def compress(self, inputs: Tensor, indexes: Tensor, means: Tensor | None = None) -> list[bytes]:
         symbols = self.quantize(inputs, "symbols", means)
         table = self.coder_table()
-        return [rans.encode(symbols[i], indexes[i], table) for i in range(symbols.size(0))]
+        return [table_coder.encode(symbols[i], indexes[i], table) for i in range(symbols.size(0))]
 
     def decompress(
         self, strings: list[bytes], indexes: Tensor, dtype: torch.dtype = torch.float, means: Tensor | None = None
     ) -> Tensor:
         table = self.coder_table()
-        out = torch.stack([rans.decode(s, indexes[i], table) for i, s in enumerate(strings)])
+        out = torch.stack([table_coder.decode(s, indexes[i], table) for i, s in enumerate(strings)])
         return self.dequantize(out, means, dtype)

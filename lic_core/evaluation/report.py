@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from lic_core.evaluation.records import RESULT_KEYS, mean_record
-from lic_core.evaluation.results import Curve, curve_from_points
+from lic_core.evaluation.results import Curve, curve_from_points, shown_path
 
 
 def slug(name: str) -> str:
@@ -26,7 +26,7 @@ def checkpoint_label(meta: Mapping[str, str], path: Path) -> tuple[str, dict[str
     name = str(recipe.get("name") or path.stem)
     if metric:
         name = f"{name} ({metric})"
-    info: dict[str, Any] = {"checkpoint": str(path)}
+    info: dict[str, Any] = {"checkpoint": shown_path(path)}
     for key in ("lambda", "step"):
         if f"lic.{key}" in meta:
             try:

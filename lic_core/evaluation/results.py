@@ -17,6 +17,15 @@ from typing import Any, Mapping, Sequence
 
 from lic_core.errors import LicError
 
+
+def shown_path(path: str | os.PathLike) -> str:
+    """``path`` as committed results name it: relative to the current directory (a sibling such
+    as ``../shared/data/kodak`` included), or only its file name when it lies further away (a
+    temporary file): never a machine's absolute path."""
+    rel = os.path.relpath(os.path.abspath(path))
+    return os.path.basename(os.fspath(path)) if rel.startswith(os.pardir + os.sep + os.pardir) else rel
+
+
 PSNR_KEYS = ("psnr-rgb", "psnr", "psnr_rgb")
 MSSSIM_KEYS = ("ms-ssim-rgb", "ms-ssim", "ms_ssim")
 
