@@ -13,7 +13,7 @@ import torch
 import lic_core
 from lic_core.errors import LicError
 from lic_core.training import trainer as trainer_module
-from lic_core.training.data import PatchStream, StepBatches, fit_to_patch, list_images, steps_for_epochs
+from lic_core.training.data import PatchStream, StepBatches, fit_to_patch, list_images, load_rgb, steps_for_epochs
 from lic_core.training.schedule import LRSchedule, RateWeight, parse_rate_weight, parse_schedule
 from lic_core.training.state import read_state, restore_state, save_state
 from lic_core.training.trainer import TrainConfig, Trainer
@@ -49,6 +49,22 @@ def test_patch_stream_is_deterministic_handles_small_images_and_shards(image_dir
     (tmp_path / "notes.txt").write_text("not an image")
     with pytest.raises(LicError, match="no images"):
         list_images(tmp_path)
+
+
+def test_training_images_are_read_like_images_to_compress(tmp_path):
+    from PIL import Image
+
+    rotated = Image.new("RGB", (40, 20), (200, 10, 10))
+    exif = rotated.getexif()
+    exif[0x0112] = 6  # EXIF orientation: viewers rotate it 90 degrees
+    rotated.save(tmp_path / "rotated.jpg", exif=exif)
+    assert load_rgb(tmp_path / "rotated.jpg").shape == (3, 40, 20)  # as viewers show it
+    frames = [Image.new("RGB", (8, 8), (i, 0, 0)) for i in (0, 255)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    (tmp_path / "junk.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40))
+    for name, match in (("anim.gif", "2 frames"), ("junk.png", "junk.png")):
+        with pytest.raises(LicError, match=match):
+            load_rgb(tmp_path / name)
 
 
 def test_lr_schedules():
