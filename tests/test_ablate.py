@@ -75,7 +75,7 @@ def test_training_data_overlapping_an_eval_set_is_refused(tmp_path, ladder, imag
     assert "evaluation images are in the training data" in capsys.readouterr().err
 
 
-def test_a_tiny_ablation_reports_and_resumes_without_redoing(tmp_path, ladder, image_dir, capsys):
+def test_a_tiny_ablation_reports_and_resumes_without_redoing(tmp_path, ladder, image_dir, capsys, monkeypatch):
     _spec(tmp_path, ladder, image_dir)
     out = tmp_path / "out"
     args = ["ablate", str(tmp_path / "spec.yaml"), "--out-dir", str(out), "--jobs", "2"]
@@ -100,9 +100,15 @@ def test_a_tiny_ablation_reports_and_resumes_without_redoing(tmp_path, ladder, i
     killed = out / "runs" / "pf" / "tiny-q2"
     (killed / "result.json").unlink()  # as if the run had been killed while evaluating
     capsys.readouterr()
+    import lic_core.ablation.report as report_module
+
+    reports = []  # the report is rewritten after each finished run, then once at the end
+    write = report_module.write_report
+    monkeypatch.setattr(report_module, "write_report", lambda *a: reports.append(a) or write(*a))
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "5 of 6 runs already finished: not redone" in printed and "start pf/tiny-q2" in printed
+    assert len(reports) == 2
     assert all(p.stat().st_mtime_ns == t for p, t in stamps.items() if p.parent != killed)
     assert (killed / "result.json").is_file()
 

@@ -84,8 +84,13 @@ def plan(spec: AblationSpec, out: Path, device: str = "cpu", threads: int = 1) -
     return jobs
 
 
-def run_jobs(jobs: list[Job], parallel: int = 1, threads: int = 1, say: Callable[[str], None] = print) -> list[Job]:
-    """Run the unfinished jobs, ``parallel`` at a time; returns the jobs that failed."""
+def run_jobs(
+    jobs: list[Job], parallel: int = 1, threads: int = 1, say: Callable[[str], None] = print,
+    finished: Callable[[Job], None] | None = None,
+) -> list[Job]:  # fmt: skip
+    """Run the unfinished jobs, ``parallel`` at a time; returns the jobs that failed.
+    ``finished(job)`` is called after each successful job, one call at a time (the CLI rewrites
+    the report there, so an ablation cut short has an up-to-date one)."""
     todo = [j for j in jobs if not j.done]
     if len(todo) < len(jobs):
         say(f"{len(jobs) - len(todo)} of {len(jobs)} runs already finished: not redone")
@@ -107,6 +112,9 @@ def run_jobs(jobs: list[Job], parallel: int = 1, threads: int = 1, say: Callable
         minutes = (time.perf_counter() - start) / 60
         if rc == 0 and job.done:
             say(f"done  {job.variant}/{job.point} ({minutes:.1f} min)")
+            if finished is not None:
+                with lock:
+                    finished(job)
         else:
             failed.append(job)
             last = (job.dir / "job.out").read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]

@@ -47,7 +47,14 @@ def run(args: argparse.Namespace) -> int:
         if unknown:
             raise AblationError(f"{option}: unknown name(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
     todo = [j for j in jobs if (not args.only or j.variant in args.only) and (not args.point or j.point in args.point)]
-    failed = [] if args.report_only else run_jobs(todo, args.jobs, args.threads, say=lambda s: print(f"lic ablate: {s}", flush=True))
+
+    def say(line: str) -> None:
+        print(f"lic ablate: {line}", flush=True)
+
+    def finished(job) -> None:  # the report stays current while the ablation runs
+        write_report(spec, jobs, out)
+
+    failed = [] if args.report_only else run_jobs(todo, args.jobs, args.threads, say=say, finished=finished)
     write_report(spec, jobs, out)
     print((out / "report.md").read_text())
     print(f"wrote {out / 'report.md'}, {out / 'report.json'}, curves and plots in {out}")
