@@ -40,7 +40,7 @@ def _short_claim(claim: dict[str, Any]) -> str:
 
 def verdict(kodak: float | None, scenes: float | None) -> str:
     if kodak is None or scenes is None:
-        return "not measured yet"
+        return "one rate point so far (no BD-rate)"
     if kodak < -VERDICT_MARGIN and scenes < -VERDICT_MARGIN:
         return "helps"
     if kodak > VERDICT_MARGIN and scenes > VERDICT_MARGIN:
@@ -144,7 +144,7 @@ def _points_table(ablation: Path, variants: list[str]) -> list[str]:
             cells = []
             for name in ("kodak", "scenes"):
                 m = run[name]
-                if ctl is None or variant == "control":
+                if ctl is None or variant in ("base", "control"):
                     cells += [f"{m['bpp']:.4f}", f"{m['psnr-rgb']:.2f}"]
                 else:
                     c = ctl[name]
