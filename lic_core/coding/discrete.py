@@ -185,8 +185,9 @@ def decode(string: bytes, params: Tensor, cdf: CdfFn, support: SupportFn, max_su
         for g in groups:
             j = torch.from_numpy(coder.decode(_ROWS, g.rows).astype(np.int64))
             escaped = j == g.rows.shape[1] - 1
-            values[g.index.cpu()] = g.lo.cpu() + j
-            found.append((g.index.cpu()[escaped], g.lo.cpu()[escaped], g.rows.shape[1] - 1))
+            index, lo = g.index.cpu(), g.lo.cpu()
+            values[index] = lo + j
+            found.append((index[escaped], lo[escaped], g.rows.shape[1] - 1))
         above, distance = escapes.pop(coder, sum(int(i.numel()) for i, _, _ in found))
         if above.numel():
             index, lo = torch.cat([i for i, _, _ in found]), torch.cat([b for _, b, _ in found])

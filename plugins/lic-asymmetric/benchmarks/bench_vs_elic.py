@@ -8,7 +8,7 @@ so the only difference is the 4-stage spatial context of the first two slices. R
 ``decompress(strings, shape)``; decoding is checked to reproduce the eval forward's ``y_hat``.
 
     OMP_NUM_THREADS=1 .venv/bin/python plugins/lic-asymmetric/benchmarks/bench_vs_elic.py \
-        --image /work/shared/data/kodak/kodim01.png --repeats 5
+        --image ../shared/data/kodak/kodim01.png --repeats 5
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def median_time(fn, repeats: int):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--image", default="/work/shared/data/kodak/kodim01.png")
+    ap.add_argument("--image", default="../shared/data/kodak/kodim01.png", help="relative to the current directory (the repository root)")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--M", type=int, default=320)
     ap.add_argument("--N", type=int, default=192)

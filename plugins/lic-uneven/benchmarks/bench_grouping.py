@@ -8,7 +8,7 @@ timed once, and the full codec time is the sum. Also checks that decompressing r
 eval forward's ``y_hat``.
 
     OMP_NUM_THREADS=1 .venv/bin/python plugins/lic-uneven/benchmarks/bench_grouping.py \
-        --image /work/shared/data/kodak/kodim01.png --repeats 7 --threads 1
+        --image ../shared/data/kodak/kodim01.png --repeats 7 --threads 1
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def timed(fn) -> tuple[float, object]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--image", default="/work/shared/data/kodak/kodim01.png")
+    ap.add_argument("--image", default="../shared/data/kodak/kodim01.png", help="relative to the current directory (the repository root)")
     ap.add_argument("--crop", type=int, default=0, help="top-left square crop (0: whole image)")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: leave as is)")
