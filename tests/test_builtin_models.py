@@ -24,6 +24,8 @@ TINY_ENTROPY = {
         "id": "core.elic-groups", "N": 16, "groups": [4, 4, 16], "context_widths": [16],
         "orders": ["four-stage", "four-stage", "checkerboard"], "hyper": {"id": "core.hyper-meanscale", "N": 16},
     },
+    "gmm": {"id": "core.gmm", "N": 16, "K": 3, "order": "single"},
+    "gmm-checkerboard": {"id": "core.gmm", "N": 16, "K": 3, "order": "checkerboard"},
 }  # fmt: skip
 
 
