@@ -73,8 +73,10 @@ def _checkpoint_cases(args: argparse.Namespace, tmp: Path, image) -> tuple[Itera
     tiny = lic_core.compose(TINY).eval()
     tiny.update(force=True)
     tiny.save(tmp / "tiny.safetensors")
-    sources = {"tiny": (tmp / "tiny.safetensors").read_bytes(), "core.lite-q1": zoo.weights_path("core.lite-q1").read_bytes()}
-    run = fuzz.checkpoint_runner(image)
+    shipped = zoo.weights_path("core.lite-q1")
+    sources = {"tiny": (tmp / "tiny.safetensors").read_bytes(), "core.lite-q1": shipped.read_bytes()}
+    tables = {p.name: p.read_bytes() for p in shipped.parent.glob("tables-*.safetensors")}  # the ladder's shared tables
+    run = fuzz.checkpoint_runner(image, tables)
     n_shipped = args.checkpoints // 5
     parts = []
     for (name, blob), n in zip(sources.items(), (args.checkpoints - n_shipped, n_shipped)):

@@ -10,6 +10,8 @@ tables of the entropy coders included, so a loaded codec codes at once) and stri
 ``lic.plugins``            ``{plugin: version}`` of the plugins providing the recipe's ids
 ``lic.lambda``/``metric``  the training trade-off, when given
 ``lic.step``               the training step, when given
+``lic.shared_tables``      where large coder tables stored once for several files are
+                           (:mod:`lic_core.shared_tables`), when saved with ``share_tables``
 ``lic.<key>``              any other keyword given to :func:`save_codec` (``model_id`` ...)
 ========================= ==============================================================
 
@@ -32,7 +34,7 @@ from typing import Any, Iterable, Mapping
 
 import torch
 
-from lic_core import budget
+from lic_core import budget, shared_tables
 from lic_core.atomic import atomic_write_bytes
 from lic_core.errors import CheckpointError, CompositionError, LicError
 from lic_core.layers.masked import drop_saved_masks
@@ -76,7 +78,9 @@ def plugin_versions(recipe: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def save_codec(codec: torch.nn.Module, path: str | os.PathLike, half: bool = False, **metadata: Any) -> None:
+def save_codec(
+    codec: torch.nn.Module, path: str | os.PathLike, half: bool = False, share_tables: bool = False, **metadata: Any
+) -> None:
     """Write ``codec``'s coding state to ``path`` (safetensors, atomically) with lic metadata.
 
     ``lmbda``/``lambda``, ``metric`` and ``step`` are recorded as ``lic.lambda``, ``lic.metric``
@@ -85,6 +89,8 @@ def save_codec(codec: torch.nn.Module, path: str | os.PathLike, half: bool = Fal
     are), halving shipped files; loading upcasts them, so the file codes exactly as the
     loaded codec does (round the parameters and update the tables first, as
     :func:`lic_core.zoo.ship` does, so that the tables match the stored parameters).
+    ``share_tables`` stores the large coder tables in a file beside ``path`` that other
+    checkpoints with the same tables share (:mod:`lic_core.shared_tables`).
     """
     from safetensors.torch import save
 
@@ -108,6 +114,10 @@ def save_codec(codec: torch.nn.Module, path: str | os.PathLike, half: bool = Fal
         params = {name for name, p in codec.named_parameters() if p.is_floating_point()}
         tensors = {k: v.half() if k in params else v for k, v in tensors.items()}
         meta["lic.parameters_dtype"] = "float16"
+    if share_tables:
+        tensors, shared = shared_tables.split(tensors, {k for k in tensors if k.rsplit(".", 1)[-1] in TABLE_BUFFERS})
+        if shared:
+            meta[shared_tables.KEY] = shared_tables.write(Path(path).parent, shared)
     atomic_write_bytes(path, save(tensors, metadata=meta))
 
 
@@ -137,6 +147,8 @@ def read_metadata(path: str | os.PathLike) -> dict[str, str]:
                 kind(meta[key])
         except ValueError:
             raise CheckpointError(f"{path}: {key} is not a number") from None
+    if shared_tables.KEY in meta:
+        shared_tables.reference(path, meta[shared_tables.KEY])
     return meta
 
 
@@ -189,17 +201,24 @@ def _read_tensors(path: str | os.PathLike, keys: Iterable[str] | None = None) ->
         raise CheckpointError(f"{path}: cannot read its tensors ({_one_line(exc)})") from None
 
 
-def _load_tensors(codec: torch.nn.Module, path: str | os.PathLike) -> None:
-    """Load the file's tensors into ``codec`` once their keys, shapes, dtypes (from the header,
-    before reading them) and values check out."""
+def _load_tensors(codec: torch.nn.Module, path: str | os.PathLike, meta: Mapping[str, str]) -> None:
+    """Load the file's tensors (with the shared tables it names) into ``codec`` once their
+    keys, shapes, dtypes (from the headers, before reading them) and values check out."""
     from lic_core.coding.tables import check_table_shapes, check_tables
 
     expected = codec.coding_state_dict()
     header = drop_saved_masks(codec, _read_header(path))
+    tables = shared_tables.locate(path, meta[shared_tables.KEY]) if shared_tables.KEY in meta else None
+    shared = _read_header(tables) if tables else {}
+    if shared.keys() & header.keys():
+        raise CheckpointError(f"{path}: {_some(sorted(shared.keys() & header.keys()))} both in it and in {tables.name}")
+    header = {**header, **shared}
     check_state(expected, header, str(path))
     check_dtypes(expected, header, str(path))
     check_table_shapes(codec, {k: tuple(v.shape) for k, v in header.items()}, str(path))
-    state = _read_tensors(path, header)
+    state = _read_tensors(path, header.keys() - shared.keys())
+    if tables:
+        state.update(_read_tensors(tables, shared))
     check_finite(state, str(path))
     check_tables(codec, state, str(path))
     codec.load_state_dict(state)
@@ -226,7 +245,7 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu", max_params
         ) from None
     except LicError as exc:
         raise CheckpointError(f"{path}: cannot rebuild its recipe: {exc}") from None
-    _load_tensors(codec, path)
+    _load_tensors(codec, path, meta)
     if not has_tables(codec):
         from lic_core.coding.tables import check_planned_tables
 
@@ -253,7 +272,7 @@ def load_weights(codec: torch.nn.Module, path: str | os.PathLike) -> dict[str, s
     recipe = _recipe(path, meta)
     if recipe_digest(recipe) != recipe_digest(codec.recipe):
         raise CheckpointError(f"{path} was saved from another recipe ({recipe.get('name', 'unnamed')}) than this codec's")
-    _load_tensors(codec, path)
+    _load_tensors(codec, path, meta)
     return meta
 
 
@@ -311,7 +330,7 @@ def check_state(expected: Mapping[str, torch.Tensor], found: Mapping[str, torch.
     shapes = []
     for key in sorted(set(expected) & set(found)):
         want, got = expected[key], found[key]
-        resizable = key.rsplit(".", 1)[-1] in TABLE_BUFFERS and want.numel() == 0
+        resizable = key.rsplit(".", 1)[-1] in TABLE_BUFFERS  # Codec.load_state_dict resizes them; check_table_shapes bounds them
         if not resizable and tuple(want.shape) != tuple(got.shape):
             shapes.append(f"{key} is {tuple(got.shape)} in the file but {tuple(want.shape)} in the recipe")
     if shapes:

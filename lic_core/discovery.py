@@ -331,8 +331,8 @@ class Registry:
         return out
 
     def _validate(self, record: PluginRecord, components: list, recipes: list, models: list) -> None:
-        """Each hook returned its spec type, namespaced ids (recipe names are free) and no
-        key another plugin already provides."""
+        """Each hook returned its spec type, namespaced ids (recipe names are free), no key
+        another plugin already provides and at most one default model."""
         kinds = (
             ("lic_components", components, ComponentSpec, "component id", self.components, self._component_owner),
             ("lic_recipes", recipes, RecipeSpec, "recipe", self.recipes, self._recipe_owner),
@@ -350,6 +350,9 @@ class Registry:
                     raise ValueError(
                         f"duplicate {what} {key!r}: provided by distributions {other!r} and {record.distribution!r}"
                     )
+        defaults = [m.id for m in models if isinstance(m, ModelSpec) and m.default]
+        if len(defaults) > 1:
+            raise ValueError(f"lic_models marks {len(defaults)} models as the default ({', '.join(defaults)}): one at most")
 
     # -- lookup --------------------------------------------------------------------------
     def owner(self, component_id: str) -> PluginRecord:

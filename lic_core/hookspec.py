@@ -67,8 +67,10 @@ def lic_models() -> list[ModelSpec]:
 
     Each :class:`~lic_core.specs.ModelSpec` points at a coding checkpoint by package resource,
     so returning it reads nothing. Ids follow the component rule (``"<plugin>.<name>"``,
-    unique). Models with a ``quality`` form the plugin's rate ladder; the core's ladder is the
-    default codec of ``lic compress``. A stream records its model's id, and ``lic decompress``
+    unique). Models with a ``quality`` form the plugin's rate ladder (at most one marked
+    ``default``: what ``--quality`` picks when not given); the core's ladder is the default
+    codec of ``lic compress``. Files shipped together may share their large coder tables
+    (``lic models ship`` writes them once, beside the weights; ship that file too). A stream records its model's id, and ``lic decompress``
     loads that model when no ``--model`` is given.
 
     :return: a list of model specs (may be empty).

@@ -143,6 +143,8 @@ class ModelSpec:
               ``None`` for a model that is not on a ladder.
     lmbda:    the rate-distortion trade-off it was trained at; ``metric`` its distortion.
     summary:  one line for listings.
+    default:  the ladder's default rate point (what ``--quality`` picks when not given; at
+              most one per plugin; without one, the middle of the ladder).
     """
 
     id: str
@@ -152,6 +154,7 @@ class ModelSpec:
     lmbda: float | None = None
     metric: str = "mse"
     summary: str = ""
+    default: bool = False
 
     def __post_init__(self) -> None:
         if "." not in self.id:
@@ -160,6 +163,8 @@ class ModelSpec:
             raise ValueError(f"model {self.id!r}: weights {self.weights!r} must look like 'package:path/file.safetensors'")
         if self.quality is not None and self.quality < 1:
             raise ValueError(f"model {self.id!r}: quality must be 1 or more, got {self.quality}")
+        if self.default and self.quality is None:
+            raise ValueError(f"model {self.id!r}: only a model with a quality can be its ladder's default")
 
     @property
     def plugin(self) -> str:

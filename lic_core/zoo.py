@@ -29,8 +29,11 @@ def ladder(plugin: str = DEFAULT_LADDER) -> list[ModelSpec]:
 
 
 def default_quality(plugin: str = DEFAULT_LADDER) -> int:
-    """The middle of the ladder (upper middle for an even count)."""
-    return len(ladder(plugin)) // 2 + 1
+    """The quality of the ladder's model marked ``default`` (else the middle of the ladder,
+    upper middle for an even count)."""
+    steps = ladder(plugin)
+    marked = [m.quality for m in steps if m.default]
+    return marked[0] if marked else len(steps) // 2 + 1
 
 
 def model_for_quality(quality: int | None = None, plugin: str = DEFAULT_LADDER) -> ModelSpec:
@@ -125,5 +128,5 @@ def ship(checkpoint: str | os.PathLike, key: str, half: bool = True, **metadata:
         codec.update(force=True)
     path = spec.path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_codec(codec, path, half=half, **kept, **metadata, model_id=spec.id)
+    save_codec(codec, path, half=half, share_tables=True, **kept, **metadata, model_id=spec.id)
     return path

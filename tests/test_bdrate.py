@@ -93,3 +93,21 @@ def test_cli_reads_psnr_key_and_named_curves(kodak_anchors, tmp_path, capsys):
     assert "-3.44%" in capsys.readouterr().out
     assert main(["bdrate", f"{points}:nope", str(kodak_anchors / "vtm.json")]) == 1
     assert "no curve named 'nope'" in capsys.readouterr().err
+
+
+def test_a_rate_range_uses_only_the_points_within_it(capsys, tmp_path):
+    rate = [0.1, 0.2, 0.4, 0.8, 1.6, 3.2]
+    psnr = [28.0, 30.5, 33.2, 36.1, 39.0, 42.0]
+    # the test curve saves 30% below 0.5 bpp and nothing above: the high range alone sees 0%
+    test = [r * (0.7 if r < 0.5 else 1.0) for r in rate]
+    high = bd_metrics(rate, psnr, test, psnr, "pchip", (0.5, float("inf")))
+    assert high["bd_rate"] == pytest.approx(0.0, abs=1e-9) and high["points"] == [3, 3]
+    assert bd_metrics(rate, psnr, test, psnr, "pchip")["bd_rate"] < -5
+    with pytest.raises(ValueError, match="at least 4 rate-distortion points between 1 and inf, got 2"):
+        bd_metrics(rate, psnr, test, psnr, "cubic", (1.0, float("inf")))
+    for name, r in (("ref", rate), ("test", test)):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"name": name, "results": {"bpp": r, "psnr-rgb": psnr}}))
+    assert main(["bdrate", str(tmp_path / "ref.json"), str(tmp_path / "test.json"), "--min-bpp", "0.5", "--method", "pchip"]) == 0
+    assert "0.5-inf bpp): BD-rate +0.00%" in capsys.readouterr().out
+    assert main(["bdrate", str(tmp_path / "ref.json"), str(tmp_path / "test.json"), "--min-bpp", "2", "--max-bpp", "1"]) == 1
+    assert "--min-bpp" in capsys.readouterr().err

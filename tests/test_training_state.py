@@ -148,3 +148,31 @@ def test_resume_refuses_a_corrupted_state_file(tiny_recipe, image_dir, tmp_path)
     with pytest.raises(LicError, match="corrupt") as info:
         Trainer(config(resume=True))
     assert "\n" not in str(info.value)
+
+
+def test_a_state_whose_coder_tables_have_other_widths_resumes_into_a_codec_with_tables(tmp_path):
+    """lic train --init fills the tables before --resume loads the state: they take its sizes
+    (the upper ladder's first resume failed on this); a table no coder could use is refused."""
+    import lic_core
+
+    recipe = {"transform": {"id": "core.gdn", "N": 16, "M": 24}, "entropy_model": {"id": "core.hyperprior", "N": 16}}
+    key = "entropy_model.side.entropy_bottleneck._quantized_cdf"
+    saved = lic_core.compose(recipe)
+    with torch.no_grad():
+        saved.entropy_model.side.entropy_bottleneck.quantiles.mul_(3)  # wider tables
+    saved.update(force=True)
+    opt = torch.optim.Adam(saved.parameters())
+    path = save_state(tmp_path / "s.safetensors", saved, {"main": opt}, step=3)
+    resumed = lic_core.compose(recipe)
+    resumed.update(force=True)
+    assert resumed.state_dict()[key].shape != saved.state_dict()[key].shape
+    restore_state(path, resumed, {"main": torch.optim.Adam(resumed.parameters())})
+    assert torch.equal(resumed.state_dict()[key], saved.state_dict()[key])
+
+    def too_wide(state):
+        state["model." + key] = torch.ones(state["model." + key].size(0), 10**6, dtype=torch.int32)
+
+    t, m = _with_digest(too_wide, None)
+    _rewrite(path, t, m)
+    with pytest.raises(CheckpointError, match="rows are 1000000 wide"):
+        restore_state(path, lic_core.compose(recipe), {"main": torch.optim.Adam(resumed.parameters())})

@@ -135,3 +135,15 @@ def test_models_list_is_light_and_shows_the_default_ladder():
     assert result["torch"] is False
     core = [m for m in result["models"] if m["id"].startswith("core.")]
     assert [m["quality"] for m in core] == list(range(1, len(core) + 1)) and len(core) >= 4
+
+
+def test_a_ladder_may_mark_its_default_rate_point_once(shipped):
+    registry = discovery.get_registry()
+    marked = [ModelSpec(f"pick.q{q}", "x:y.safetensors", quality=q, default=q == 1) for q in (1, 2, 3)]
+    assert registry.add_module(_plugin("pick", marked), name="pick").status == "ok"
+    assert zoo.default_quality("pick") == 1 and zoo.default_quality("toy") == 2  # unmarked: the middle
+    twice = [ModelSpec(f"two.q{q}", "x:y.safetensors", quality=q, default=True) for q in (1, 2)]
+    record = registry.add_module(_plugin("two", twice), name="two")
+    assert record.status == "error" and "one at most" in record.error
+    with pytest.raises(ValueError, match="only a model with a quality"):
+        ModelSpec("x.m", "x:y.safetensors", default=True)

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # How the shipped weights were made (docs/zoo.md has the numbers). Every step checkpoints;
 # rerun the same line with --resume to continue an interrupted run. On a CUDA machine add
-# `--device cuda` (and --amp bf16); on 2 CPU cores the whole script takes about 16 hours.
+# `--device cuda` (and --amp bf16); on 2 CPU cores the whole script takes about 17 hours.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DATA=${DATA:-../shared/data/train}     # BSDS500 train + test photos (never Kodak)
 OUT=${OUT:-runs/zoo}
 LIC=${LIC:-.venv/bin/lic}
+PY=${PY:-.venv/bin/python}
 COMMON=(--data "$DATA" --batch 8 --patch 128 --schedule cosine:warmup=0.01 --workers 0 --seed 1
         --val-every 1500 --ckpt-every 500 --no-progress)
 export OMP_NUM_THREADS=1               # two single-threaded runs at a time use 2 cores best
@@ -105,3 +106,22 @@ wait
 "$LIC" models ship "$OUT8/lite-pf2-mse-0.0035.safetensors" core.lite-q2 --note "examples/zoo/train_default_codec.sh"
 "$LIC" models ship "$OUT10/lite-pf2-mse-0.0067.safetensors" core.lite-q3 --note "examples/zoo/train_default_codec.sh"
 "$LIC" models ship "$OUT10/lite-pf2-mse-0.013.safetensors" core.lite-q4 --note "examples/zoo/train_default_codec.sh"
+# 9. the upper ladder (issue 31): q5-q8 at CompressAI's lambdas for its qualities 5-8. Each
+#    starts from a lower point with its latent rescaled (examples/zoo/rescale_latent.py: the
+#    same codec, quantized more finely), then fine-tunes end to end: q5 and q6 from the shipped
+#    q4 times 1.5 and 2, then q7 and q8 from the new q6 times 1.5 and 2 (two at a time); batch
+#    2 of 256x256 crops, LR 1e-4, 2,000 steps (seed 15, then 16)
+OUT11=${OUT11:-runs/zoo11}
+upper() {  # lambda, start, gain, seed
+  "$PY" examples/zoo/rescale_latent.py "$2" "$3" -o "$OUT11/start-$1.safetensors"
+  OMP_NUM_THREADS=1 "$LIC" train core.mbt2018-checkerboard-lite-pf2 --lambda "$1" --steps 2000 --lr 1e-4 \
+    --init "$OUT11/start-$1.safetensors" --data "$DATA" --batch 2 --patch 256 --schedule cosine:warmup=0.01 --workers 0 \
+    --seed "$4" --val-every 500 --val-crop 320 --ckpt-every 250 --compile --no-progress \
+    --out "$OUT11/lite-pf2-mse-$1.safetensors" --resume
+}
+upper 0.025 core.lite-q4 1.5 15 & upper 0.0483 core.lite-q4 2 15 & wait
+upper 0.0932 "$OUT11/lite-pf2-mse-0.0483.safetensors" 1.5 16 & upper 0.18 "$OUT11/lite-pf2-mse-0.0483.safetensors" 2 16 & wait
+for Q in "5 0.025" "6 0.0483" "7 0.0932" "8 0.18"; do
+  set -- $Q
+  "$LIC" models ship "$OUT11/lite-pf2-mse-$2.safetensors" "core.lite-q$1" --note "examples/zoo/train_default_codec.sh"
+done

@@ -230,7 +230,8 @@ def lic_recipes() -> list[RecipeSpec]:
 
 
 # The default codec: core.mbt2018-checkerboard-lite-pf2 trained at these lambdas (docs/zoo.md says how).
-DEFAULT_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013)
+DEFAULT_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013, 0.025, 0.0483, 0.0932, 0.18)
+DEFAULT_QUALITY = 3  # about 0.35 bpp and 30 dB on Kodak: what `lic compress` uses without --quality
 
 
 @hookimpl
@@ -240,6 +241,7 @@ def lic_models() -> list[ModelSpec]:
             f"core.lite-q{q}", f"lic_core:weights/mbt2018-checkerboard-lite-pf2-q{q}.safetensors",
             "core.mbt2018-checkerboard-lite-pf2",
             quality=q, lmbda=lmbda, summary=f"default codec, rate point {q} of {len(DEFAULT_LAMBDAS)} (MSE)",
+            default=q == DEFAULT_QUALITY,
         )
         for q, lmbda in enumerate(DEFAULT_LAMBDAS, start=1)
     ]  # fmt: skip

@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     model = p.add_mutually_exclusive_group()
     model.add_argument("--model", metavar="CKPT|ID", help="checkpoint (.safetensors) or shipped model id (lic models list)")
     model.add_argument("--quality", type=int, metavar="Q",
-                       help="rate point of the default codec, 1 (smallest files) to the number of shipped points")
+                       help="rate point of the default codec, 1 (smallest files) to the number of shipped points "
+                       "(default: the point `lic models list` marks as default)")
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     add_option(p)
     p.set_defaults(handler=compress)

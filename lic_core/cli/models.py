@@ -27,15 +27,16 @@ def _list(args: argparse.Namespace) -> int:
     from lic_core.zoo import DEFAULT_LADDER, default_quality, list_models
 
     models = list_models()
+    default = default_quality()
     if args.json:
         data = [
             {"id": m.id, "recipe": m.recipe, "quality": m.quality, "lambda": m.lmbda, "metric": m.metric,
-             "summary": m.summary, "weights": str(m.path()), "installed": m.path().is_file()}
+             "summary": m.summary, "weights": str(m.path()), "installed": m.path().is_file(),
+             "default": m.plugin == DEFAULT_LADDER and m.quality == default}
             for m in models
         ]  # fmt: skip
         print(json.dumps(data, indent=2))
         return 0
-    default = default_quality()
     rows = [
         [m.id + (" (default)" if m.plugin == DEFAULT_LADDER and m.quality == default else ""), m.recipe,
          "" if m.quality is None else str(m.quality), "" if m.lmbda is None else f"{m.lmbda:g}",

@@ -4,6 +4,13 @@ CompressAI's default table has 64 scales from 0.11 to 256 and rounds every scale
 next entry, which costs 1.5-3.5% of rate. Here the table is finer (``levels``, default 256)
 and a scale maps to the entry nearest in log space. The table is a buffer saved with the
 weights, so the decoder uses exactly the encoder's.
+
+The CDF table depends on ``levels`` alone, yet rebuilding it is not reproducible across
+machines: ``exp`` and ``erfc`` differ in their last bits between CPUs, and on the project's
+machines 7 of 256 scales and 1,005 CDF entries came out different. So a built (or loaded)
+table of this module's own layout is kept, even by ``update(force=True)``: fine-tuning a
+shipped codec, or shipping it again, leaves its table and hence the table files its ladder
+shares (:mod:`lic_core.shared_tables`) unchanged.
 """
 
 from __future__ import annotations
@@ -57,12 +64,23 @@ class GaussianConditional(ResidentTable, _CompressAIGaussian):
         return scale_table(self.levels)
 
     def update(self, force: bool = False) -> bool:  # type: ignore[override]
-        """Build the CDF table from this module's own scale table (CompressAI's signature differs)."""
-        if self._offset.numel() > 0 and not force:
+        """Build the CDF table of the default scale table, unless one of that layout is already
+        built or loaded (see the module docstring; CompressAI's signature differs)."""
+        if self._offset.numel() > 0 and (not force or self.holds_own_table()):
             return False
         self.scale_table = self.default_table().to(self.scale_table.device)
         super().update()
         return True
+
+    def holds_own_table(self) -> bool:
+        """Whether the built table has this module's layout: ``levels`` scales from
+        :data:`SCALE_MIN` to :data:`SCALE_MAX` (to float32 rounding), one CDF row each."""
+        table = self.scale_table
+        return (
+            table.numel() == self.levels == self._quantized_cdf.size(0) and self.levels > 1
+            and math.isclose(float(table[0]), SCALE_MIN, rel_tol=1e-5)
+            and math.isclose(float(table[-1]), SCALE_MAX, rel_tol=1e-5)
+        )  # fmt: skip
 
     def update_scale_table(self, scale_table, force: bool = False) -> bool:
         if self._offset.numel() > 0 and not force:

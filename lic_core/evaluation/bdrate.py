@@ -25,14 +25,21 @@ METHODS = ("cubic", "pchip")
 MIN_POINTS = {"cubic": 4, "pchip": 2}  # a cubic fit needs 4 points; an interpolant 2
 
 
-def _prepare(rate: Sequence[float], dist: Sequence[float], what: str, method: str) -> tuple[np.ndarray, np.ndarray]:
+def _prepare(
+    rate: Sequence[float], dist: Sequence[float], what: str, method: str, rate_range: tuple[float, float] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     r = np.asarray(rate, dtype=np.float64)
     d = np.asarray(dist, dtype=np.float64)
     if r.shape != d.shape or r.ndim != 1:
         raise ValueError(f"{what}: rate and distortion must be 1-D lists of the same length")
+    where = ""
+    if rate_range is not None:
+        keep = (r >= rate_range[0]) & (r <= rate_range[1])
+        r, d = r[keep], d[keep]
+        where = f" between {rate_range[0]:g} and {rate_range[1]:g}"
     need = MIN_POINTS.get(method, 4)
     if r.size < need:
-        raise ValueError(f"{what}: {method} BD needs at least {need} rate-distortion points, got {r.size}")
+        raise ValueError(f"{what}: {method} BD needs at least {need} rate-distortion points{where}, got {r.size}")
     if np.any(r <= 0) or not np.all(np.isfinite(r)) or not np.all(np.isfinite(d)):
         raise ValueError(f"{what}: rates must be positive and every value finite")
     order = np.argsort(r)
@@ -87,11 +94,15 @@ def bd_psnr(
 
 def bd_metrics(
     rate_ref: Sequence[float], psnr_ref: Sequence[float], rate_test: Sequence[float], psnr_test: Sequence[float],
-    method: str = "cubic",
+    method: str = "cubic", rate_range: tuple[float, float] | None = None,
 ) -> dict[str, float]:
-    """``{"bd_rate", "bd_psnr"}`` plus the overlapping quality and log-rate intervals used."""
-    lr1, d1 = _prepare(rate_ref, psnr_ref, "reference", method)
-    lr2, d2 = _prepare(rate_test, psnr_test, "test", method)
+    """``{"bd_rate", "bd_psnr"}`` plus the overlapping quality and log-rate intervals used.
+
+    ``rate_range``: ``(low, high)``: only the points of each curve within it count (a BD-rate
+    over the high rates alone, say); the fit, the interpolation and the overlap use those.
+    """
+    lr1, d1 = _prepare(rate_ref, psnr_ref, "reference", method, rate_range)
+    lr2, d2 = _prepare(rate_test, psnr_test, "test", method, rate_range)
     rate_gap, q_lo, q_hi = _mean_gap(d1, lr1, d2, lr2, method)
     psnr_gap, r_lo, r_hi = _mean_gap(lr1, d1, lr2, d2, method)
     return {
@@ -100,4 +111,5 @@ def bd_metrics(
         "method": method,
         "quality_interval": [q_lo, q_hi],
         "rate_interval": [float(np.exp(r_lo)), float(np.exp(r_hi))],
+        "points": [int(lr1.size), int(lr2.size)],
     }

@@ -42,7 +42,7 @@ import tempfile
 import time
 import zlib
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 OUTCOMES = ("clean", "unchanged", "accepted", "silent", "signal", "timeout", "memory", "internal")
 FAILURES = ("silent", "signal", "timeout", "memory", "internal")
@@ -775,14 +775,19 @@ def stream_runner(codecs: dict[str, Any]) -> Callable[[Case], str]:
     return run
 
 
-def checkpoint_runner(image: Any) -> Callable[[Case], str]:
+def checkpoint_runner(image: Any, beside: Mapping[str, bytes] | None = None) -> Callable[[Case], str]:
     """The child's work for a checkpoint case: load it as ``lic compress --model`` does, code
-    ``image`` (a small tensor) and decode the stream; the digest covers both."""
+    ``image`` (a small tensor) and decode the stream; the digest covers both. ``beside``:
+    files (name to bytes) written next to the checkpoint, such as the shared coder tables a
+    shipped model names."""
     import lic_core
     from lic_core.imagecodec import compress_image, decompress_image
 
     def run(case: Case) -> str:
         with tempfile.TemporaryDirectory(prefix="lic-fuzz-") as directory:
+            for name, data in (beside or {}).items():
+                with open(os.path.join(directory, name), "wb") as f:
+                    f.write(data)
             path = os.path.join(directory, "model.safetensors")
             with open(path, "wb") as f:
                 f.write(case.data)

@@ -27,6 +27,7 @@ from torch import Tensor
 
 from lic_core.atomic import atomic_write_bytes
 from lic_core.checkpoint import check_dtypes, check_finite, check_state
+from lic_core.coding.tables import check_table_shapes
 from lic_core.errors import CheckpointError
 
 META_KEY = "lic_train_state"
@@ -225,6 +226,7 @@ def restore_state(
     weights = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
     own = model.state_dict()
     check_state(own, weights, f"{path} (training state)")
+    check_table_shapes(model, {k: tuple(v.shape) for k, v in weights.items()}, f"{path} (training state)")
     check_dtypes(own, weights, f"{path} (training state)")
     check_finite({k: v for k, v in tensors.items() if not k.startswith("rng.")}, f"{path} (training state)")
     for name in optimizers:
